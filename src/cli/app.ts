@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, extname } from 'node:path'
+import { existsSync } from 'node:fs'
+import { userInfo } from 'node:os'
+import { builtinActions } from '../actions/builtin-actions.ts'
+import type { ActionRegistry } from '../core/action.ts'
+import { HsError } from '../core/errors.ts'
+import type { WorkflowVersionRecord } from '../core/store-port.ts'
+import { formatDiagnostic } from '../core/workflow-source.ts'
+import { Engine } from '../engine/engine.ts'
+import { RunService } from '../engine/run-service.ts'
+import { loadWorkflows, WORKFLOW_EXTENSIONS, type LoadResult } from '../mesh/workflow-files.ts'
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts'
+import type { Config } from './config.ts'
+
+/** Everything a command needs, wired once: the composition root of the CLI. */
+export interface App {
+  readonly config: Config
+  readonly store: SqliteStore
+  readonly actions: ActionRegistry
+  readonly runs: RunService
+  /** Loads and validates the configured workflow directories (or the given paths). */
+  load(paths?: readonly string[]): Promise<LoadResult>
+  /** Finds a workflow by id (in the directories, else the store) or by file path, storing a new version if its content changed. */
+  resolveWorkflow(ref: string): Promise<WorkflowVersionRecord>
+  /** Stores the current version of every valid workflow of the directories; returns how many changed. */
+  syncWorkflows(): Promise<{ stored: number; total: number; invalid: number }>
+  newEngine(options?: { onlyRunIds?: string[] }): Engine
+  close(): Promise<void>
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error']
+
+export async function openApp(config: Config): Promise<App> {
+  mkdirSync(dirname(config.store), { recursive: true })
+  const store = new SqliteStore({ path: config.store, durability: config.durability })
+  await store.migrate()
+  const actions = builtinActions()
+  const runs = new RunService(store)
+  const author = `cli:${userInfo().username}`
+  const minLevel = LEVELS.indexOf(config.logLevel)
+  const log = (level: string, message: string, fields?: Record<string, unknown>): void => {
+    if (LEVELS.indexOf(level) < minLevel) return
+    process.stderr.write(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`)
+  }
+
+  const load = (paths?: readonly string[]): Promise<LoadResult> => loadWorkflows((paths ?? config.workflows).filter((p) => existsSync(p) || paths !== undefined), actions)
+
+  async function store1(result: LoadResult, id: string): Promise<WorkflowVersionRecord> {
+    const loaded = result.workflows.get(id)!
+    const { version } = await store.putWorkflowVersion(loaded.doc, { hash: loaded.hash, author, sourcePath: loaded.file, now: Date.now() })
+    return (await store.getWorkflowVersion(id, version))!
+  }
+
+  function invalid(result: LoadResult): HsError {
+    return new HsError('HS_ERR_WORKFLOW_INVALID', `invalid workflow:\n${result.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`, {
+      details: result.diagnostics,
+    })
+  }
+
+  return {
+    config,
+    store,
+    actions,
+    runs,
+    load,
+    async resolveWorkflow(ref) {
+      if (WORKFLOW_EXTENSIONS.has(extname(ref)) || existsSync(ref)) {
+        const result = await load([ref])
+        if (result.diagnostics.length > 0) throw invalid(result)
+        const ids = [...result.workflows.keys()]
+        if (ids.length !== 1) throw new HsError('HS_ERR_USAGE', `${ref} holds ${ids.length} workflows (${ids.join(', ')}); run one by id`)
+        return store1(result, ids[0]!)
+      }
+      const result = await load()
+      if (result.workflows.has(ref)) return store1(result, ref)
+      const broken = result.diagnostics.filter((d) => d.file.includes(ref))
+      if (broken.length > 0) throw invalid({ ...result, diagnostics: broken })
+      const stored = await store.getWorkflowVersion(ref)
+      if (stored) return stored
+      const known = [...result.workflows.keys()].join(', ') || 'none'
+      throw new HsError('HS_ERR_WORKFLOW_NOT_FOUND', `no workflow \`${ref}\` in ${config.workflows.join(', ')} or the store (known: ${known})`)
+    },
+    async syncWorkflows() {
+      const result = await load()
+      let stored = 0
+      for (const loaded of result.workflows.values()) {
+        const r = await store.putWorkflowVersion(loaded.doc, { hash: loaded.hash, author, sourcePath: loaded.file, now: Date.now() })
+        if (r.created) stored++
+      }
+      for (const d of result.diagnostics) log('warn', formatDiagnostic(d))
+      return { stored, total: result.workflows.size, invalid: new Set(result.diagnostics.map((d) => d.file)).size }
+    },
+    newEngine(options = {}) {
+      const engine = new Engine({
+        store,
+        actions,
+        maxActiveRuns: config.worker.maxRuns,
+        leaseMs: config.worker.leaseMs,
+        pollMs: config.worker.pollMs,
+        onlyRunIds: options.onlyRunIds,
+        log,
+      })
+      runs.attach(engine)
+      return engine
+    },
+    close: () => store.close(),
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Errors that tell the engine what to do next, and the catalogue of stable error codes.
+ * Every code is listed in docs/errors.md; a test keeps the two in step.
+ */
+
+export const ERROR_CODES = {
+  HS_ERR_WORKFLOW_INVALID: { status: 400, fix: 'Fix the listed problems in the workflow file; `homeostat validate` shows them all.' },
+  HS_ERR_WORKFLOW_NOT_FOUND: { status: 404, fix: 'Check the id with `homeostat list`, or pass a path to a workflow file.' },
+  HS_ERR_WORKFLOW_DISABLED: { status: 409, fix: 'Enable the workflow (`enabled: true`) before running it.' },
+  HS_ERR_INPUT_INVALID: { status: 400, fix: "Pass inputs that match the workflow's `inputs` schema (`homeostat show <id>`)." },
+  HS_ERR_RUN_NOT_FOUND: { status: 404, fix: 'Check the run id with `homeostat runs list`.' },
+  HS_ERR_RUN_STATE: { status: 409, fix: 'The run is not in a state that allows this; `homeostat runs show <id>` shows its state.' },
+  HS_ERR_EXPR_PARSE: { status: 400, fix: 'Correct the CEL expression at the position shown.' },
+  HS_ERR_EXPR_LIMIT: { status: 400, fix: 'Shorten or simplify the expression; limits are listed in docs/expressions.md.' },
+  HS_ERR_EXPR_EVAL: { status: 422, fix: 'The expression failed on this data; check the fields it reads exist and have the expected types.' },
+  HS_ERR_EXPR_BUDGET: { status: 422, fix: 'The expression used more than its evaluation budget; reduce the work it does.' },
+  HS_ERR_ACTION_UNKNOWN: { status: 400, fix: 'Use an action listed by `homeostat actions`.' },
+  HS_ERR_ACTION_PARAMS: { status: 400, fix: "Pass `with` parameters that match the action's schema." },
+  HS_ERR_STEP_TIMEOUT: { status: 504, fix: 'Raise the step `timeout`, or make the action faster.' },
+  HS_ERR_RUN_TIMEOUT: { status: 504, fix: 'Raise `settings.timeout`, or make the workflow faster.' },
+  HS_ERR_STEP_FAILED: { status: 500, fix: 'See the step error; `on_error: continue` lets the run go on past it.' },
+  HS_ERR_STEP_INTERRUPTED: { status: 500, fix: 'The process running this step died repeatedly; check the action for crashes or memory use.' },
+  HS_ERR_CONFIG_INVALID: { status: 400, fix: 'Fix the configuration key named in the message (homeostat.yaml, HOMEOSTAT_* or a flag).' },
+  HS_ERR_STORE_SCHEMA: { status: 500, fix: 'The store was written by a newer homeostat; upgrade, or point --store at another file.' },
+  HS_ERR_USAGE: { status: 400, fix: 'See `homeostat --help` for the command and its options.' },
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** An error with a stable code, for users (bad input) or operators (state, configuration). */
+export class HsError extends Error {
+  readonly code: ErrorCode
+  readonly details: unknown
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'HsError'
+    this.code = code
+    this.details = options?.details
+  }
+}
+
+/** Thrown by an action when retrying cannot help (bad credentials, 4xx, invalid data). */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'NonRetryableError'
+  }
+}
+
+/** Thrown by an action that knows when to try again (HTTP 429 `Retry-After`, rate limits). */
+export class RetryAfterError extends Error {
+  readonly retryAfterMs: number
+  constructor(message: string, retryAfterMs: number, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'RetryAfterError'
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+export class StepTimeoutError extends Error {
+  readonly code = 'HS_ERR_STEP_TIMEOUT'
+  constructor(stepId: string, timeoutMs: number) {
+    super(`step ${stepId} timed out after ${timeoutMs}ms`)
+    this.name = 'StepTimeoutError'
+  }
+}
+
+/** The serialised form of an error as kept in step records and run rows. */
+export interface ErrorRecord {
+  name: string
+  message: string
+  code?: string
+  retryable?: boolean
+  stack?: string
+  cause?: ErrorRecord
+}
+
+/** Normalises anything thrown into an `ErrorRecord`, keeping the `cause` chain (depth-capped). */
+export function toErrorRecord(err: unknown, depth = 0): ErrorRecord {
+  if (err instanceof Error) {
+    const record: ErrorRecord = { name: err.name, message: err.message }
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string') record.code = code
+    if (err instanceof NonRetryableError) record.retryable = false
+    if (err.cause !== undefined && depth < 5) record.cause = toErrorRecord(err.cause, depth + 1)
+    return record
+  }
+  if (typeof err === 'string') return { name: 'Error', message: err }
+  let message: string
+  try {
+    message = JSON.stringify(err) ?? String(err)
+  } catch {
+    message = String(err)
+  }
+  return { name: 'Error', message }
+}

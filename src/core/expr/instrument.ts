@@ -1,0 +1,272 @@
+/**
+ * Static checks on a parsed expression and the run-time budget hooks, both done by walking the AST.
+ *
+ * `inspectAst` (before type checking) walks the tree without recursion, so any parse result is safe
+ * to inspect: it enforces `maxAstDepth` and `maxComprehensionNesting`, validates literal `matches()`
+ * patterns, and returns every node. `instrumentAst` (after type checking, when the library has chosen
+ * each node's evaluate function) replaces the evaluate function of the few nodes that can do
+ * unbounded work:
+ * - comprehensions (`map`, `filter`, `all`, `exists`, `exists_one`): the input size is capped and each
+ *   iteration costs one operation;
+ * - `+` and function calls: strings and lists they build are capped and charged by size;
+ * - `==`, `!=` and `in`: comparing aggregates is charged by the values compared;
+ * - `matches()`: replaced by the linear-time implementation of `safe-regex.ts`.
+ */
+import { isCelNode, type CelEvaluate, type CelEvaluator, type CelNode } from './cel-environment.ts'
+import { ExpressionError } from './expression-error.ts'
+import { EXPRESSION_LIMITS } from './limits.ts'
+import { charge, failBudget, remainingOperations } from './meter.ts'
+import { compileSafeRegex, testSafeRegex } from './safe-regex.ts'
+
+/** Members the type checker sets on binary operator nodes. */
+interface CheckedBinaryNode extends CelNode {
+  readonly left: CelNode
+  readonly right: CelNode
+  readonly handle: (left: unknown, right: unknown, node: CelNode, ev: CelEvaluator) => unknown
+}
+
+/** Arguments of a comprehension node (the expansion of `map`, `filter`, `all`, `exists`, `exists_one`). */
+interface ComprehensionArgs {
+  readonly iterable: CelNode
+  readonly init: CelNode
+  readonly step: CelNode
+}
+
+/** Members the type checker sets on comprehension nodes. */
+interface CheckedComprehensionNode extends CelNode {
+  readonly args: ComprehensionArgs
+  readonly handle: (items: unknown, args: ComprehensionArgs, ev: CelEvaluator, ctx: unknown) => unknown
+}
+
+/** A method call `receiver.name(args)` as the parser stores it. */
+type ReceiverCallArgs = readonly [string, CelNode, readonly CelNode[]]
+
+/** Node children that are evaluated: a macro's expansion or object, else the node's arguments. */
+function childrenOf(node: CelNode): CelNode[] {
+  const found: CelNode[] = []
+  const collect = (value: unknown, level: number): void => {
+    if (isCelNode(value)) found.push(value)
+    else if (level > 2 || value === null || typeof value !== 'object') return
+    else if (Array.isArray(value)) for (const item of value) collect(item, level + 1)
+    else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) collect(item, level + 1)
+  }
+  const { alternate, macro } = node.meta
+  if (alternate !== undefined) collect(alternate, 0)
+  else if (macro !== undefined) collect(macro, 0)
+  else collect(node.args, 0)
+  return found
+}
+
+/**
+ * Enforces the structural limits that need the whole tree and returns its nodes. Throws
+ * `HS_ERR_EXPR_LIMIT` (depth, nesting) or `HS_ERR_EXPR_PARSE` (unusable literal regex).
+ */
+export function inspectAst(root: CelNode): CelNode[] {
+  const nodes: CelNode[] = []
+  const seen = new Set<CelNode>()
+  const stack: Array<{ node: CelNode; depth: number; nesting: number }> = [{ node: root, depth: 1, nesting: 0 }]
+  const { maxAstDepth, maxComprehensionNesting } = EXPRESSION_LIMITS
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const { node, depth, nesting } = entry
+    if (seen.has(node)) continue
+    seen.add(node)
+    nodes.push(node)
+    if (depth > maxAstDepth) {
+      throw new ExpressionError('HS_ERR_EXPR_LIMIT', `expression is nested too deeply: more than ${maxAstDepth} levels (limit maxAstDepth)`, {
+        offset: node.start,
+      })
+    }
+    if (node.op === 'comprehension') {
+      const args = node.args as ComprehensionArgs
+      if (nesting + 1 > maxComprehensionNesting) {
+        throw new ExpressionError(
+          'HS_ERR_EXPR_LIMIT',
+          `too many nested comprehensions: more than ${maxComprehensionNesting} of map/filter/all/exists/exists_one inside each other (limit maxComprehensionNesting)`,
+          { offset: node.start },
+        )
+      }
+      stack.push({ node: args.iterable, depth: depth + 1, nesting }, { node: args.init, depth: depth + 1, nesting })
+      stack.push({ node: args.step, depth: depth + 1, nesting: nesting + 1 })
+      continue
+    }
+    if (isMatchesCall(node)) checkLiteralPattern(node)
+    for (const child of childrenOf(node)) stack.push({ node: child, depth: depth + 1, nesting })
+  }
+  return nodes
+}
+
+function isMatchesCall(node: CelNode): boolean {
+  if (node.op !== 'rcall' || node.meta.alternate !== undefined || node.meta.macro !== undefined) return false
+  const [name, , args] = node.args as ReceiverCallArgs
+  return name === 'matches' && args.length === 1
+}
+
+function checkLiteralPattern(node: CelNode): void {
+  const pattern = (node.args as ReceiverCallArgs)[2][0]
+  if (pattern === undefined || pattern.op !== 'value' || typeof pattern.args !== 'string') return
+  if (pattern.args.length > EXPRESSION_LIMITS.maxRegexLength) {
+    throw new ExpressionError(
+      'HS_ERR_EXPR_LIMIT',
+      `matches() pattern is ${pattern.args.length} characters long; the limit is ${EXPRESSION_LIMITS.maxRegexLength} (limit maxRegexLength)`,
+      { offset: pattern.start },
+    )
+  }
+  const compiled = compileSafeRegex(pattern.args)
+  if (typeof compiled === 'string') throw new ExpressionError('HS_ERR_EXPR_PARSE', compiled, { offset: pattern.start })
+}
+
+/** Installs the budget hooks on type-checked nodes (the list `inspectAst` returned). */
+export function instrumentAst(nodes: readonly CelNode[]): void {
+  for (const node of nodes) {
+    const { alternate, macro, evaluate } = node.meta
+    if (alternate !== undefined || macro !== undefined) continue
+    switch (node.op) {
+      case 'comprehension':
+        node.setMeta('evaluate', meteredComprehension(node.start))
+        ;(node.args as ComprehensionArgs).step.setMeta('evaluate', meteredStep((node.args as ComprehensionArgs).step))
+        break
+      case '+':
+        node.setMeta('evaluate', sizeGuard(evaluate, node.start, true))
+        break
+      case 'call':
+        node.setMeta('evaluate', sizeGuard(evaluate, node.start, false))
+        break
+      case 'rcall': {
+        const name = (node.args as ReceiverCallArgs)[0]
+        node.setMeta('evaluate', isMatchesCall(node) ? safeMatches : sizeGuard(evaluate, node.start, name === 'split'))
+        break
+      }
+      case '==':
+      case '!=':
+        node.setMeta('evaluate', meteredEquality)
+        break
+      case 'in':
+        node.setMeta('evaluate', meteredMembership)
+        break
+    }
+  }
+}
+
+function meteredStep(step: CelNode): CelEvaluate {
+  const inner = step.meta.evaluate
+  const at = step.start
+  return (ev, node, ctx) => {
+    charge(1, at)
+    return inner(ev, node, ctx)
+  }
+}
+
+function meteredComprehension(at: number): CelEvaluate {
+  return (ev, node, ctx) => {
+    const { args, handle } = node as CheckedComprehensionNode
+    charge(1, at)
+    const items = ev.run(args.iterable, ctx)
+    const count = Array.isArray(items) ? items.length : items instanceof Map || items instanceof Set ? items.size : 0
+    if (count > EXPRESSION_LIMITS.maxComprehensionItems) {
+      failBudget(`comprehension over ${count} items; the limit is ${EXPRESSION_LIMITS.maxComprehensionItems} (limit maxComprehensionItems)`, at)
+    }
+    const result = handle(items, args, ev, ctx)
+    if (Array.isArray(result) && result.length > EXPRESSION_LIMITS.maxListLength) listTooLong(result.length, at)
+    return result
+  }
+}
+
+function listTooLong(length: number, at: number): never {
+  return failBudget(`expression built a list of ${length} items; the limit is ${EXPRESSION_LIMITS.maxListLength} (limit maxListLength)`, at)
+}
+
+function stringTooLong(length: number, at: number): never {
+  return failBudget(`expression built a string of ${length} characters; the limit is ${EXPRESSION_LIMITS.maxStringLength} (limit maxStringLength)`, at)
+}
+
+/**
+ * Caps and charges what `+` and function calls build: strings and byte strings (1 operation per KiB),
+ * and, for `+` and `split()` (`listsToo`), lists (1 per 16 items). Other calls may return a list from
+ * the context unchanged (`dyn(x)`, `opt.value()`), which costs nothing.
+ */
+function sizeGuard(inner: CelEvaluate, at: number, listsToo: boolean): CelEvaluate {
+  return (ev, node, ctx) => {
+    const result = inner(ev, node, ctx)
+    if (typeof result === 'string') {
+      if (result.length >= 1024) {
+        if (result.length > EXPRESSION_LIMITS.maxStringLength) stringTooLong(result.length, at)
+        charge(result.length >>> 10, at)
+      }
+    } else if (listsToo && Array.isArray(result)) {
+      if (result.length > EXPRESSION_LIMITS.maxListLength) listTooLong(result.length, at)
+      charge(result.length >>> 4, at)
+    } else if (result instanceof Uint8Array && result.length >= 1024) {
+      if (result.length > EXPRESSION_LIMITS.maxStringLength) stringTooLong(result.length, at)
+      charge(result.length >>> 10, at)
+    }
+    return result
+  }
+}
+
+function isAggregate(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !(value instanceof Uint8Array)
+}
+
+/** Counts the values in `root` (itself included, recursively), stopping once over `limit`. */
+export function countValues(root: unknown, limit: number): number {
+  let count = 1
+  const stack: object[] = isAggregate(root) ? [root] : []
+  for (let value = stack.pop(); value !== undefined; value = stack.pop()) {
+    const children: unknown[] = Array.isArray(value) ? value : value instanceof Map || value instanceof Set ? [...value.values()] : Object.values(value)
+    count += children.length
+    if (count > limit) return count
+    for (const child of children) if (isAggregate(child)) stack.push(child)
+  }
+  return count
+}
+
+/** Charges a deep comparison touching `values` values (4 per operation). */
+function chargeComparison(values: number, at: number): void {
+  const budget = remainingOperations() * 4
+  if (values > budget) failBudget('comparison of values too large for the evaluation budget (limit maxOperations)', at)
+  charge(1 + (values >>> 2), at)
+}
+
+const meteredEquality: CelEvaluate = (ev, node, ctx) => {
+  const { left, right, handle } = node as CheckedBinaryNode
+  const l = ev.run(left, ctx)
+  const r = ev.run(right, ctx)
+  if (l !== r && isAggregate(l) && isAggregate(r)) {
+    chargeComparison(countValues(l, remainingOperations() * 4 + 1), node.start)
+  }
+  return handle(l, r, node, ev)
+}
+
+const meteredMembership: CelEvaluate = (ev, node, ctx) => {
+  const { left, right, handle } = node as CheckedBinaryNode
+  const l = ev.run(left, ctx)
+  const r = ev.run(right, ctx)
+  const size = Array.isArray(r) ? r.length : r instanceof Set ? r.size : 0
+  if (size > 0) {
+    const each = isAggregate(l) ? countValues(l, remainingOperations() * 4 + 1) : 1
+    chargeComparison(size * each, node.start)
+  }
+  return handle(l, r, node, ev)
+}
+
+const safeMatches: CelEvaluate = (ev, node, ctx) => {
+  const [, receiver, [patternNode]] = node.args as ReceiverCallArgs
+  const input = ev.run(receiver, ctx)
+  const pattern = patternNode === undefined ? undefined : ev.run(patternNode, ctx)
+  if (typeof input !== 'string' || typeof pattern !== 'string') {
+    throw new ExpressionError('HS_ERR_EXPR_EVAL', `matches() needs a string and a string pattern, got ${celTypeName(input)}.matches(${celTypeName(pattern)})`, {
+      offset: node.start,
+    })
+  }
+  const regex = compileSafeRegex(pattern)
+  if (typeof regex === 'string') throw new ExpressionError('HS_ERR_EXPR_EVAL', regex, { offset: patternNode?.start })
+  return testSafeRegex(regex, input, node.start)
+}
+
+function celTypeName(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'number') return 'double'
+  if (typeof value === 'bigint') return 'int'
+  if (Array.isArray(value)) return 'list'
+  return typeof value === 'object' ? 'map' : typeof value
+}

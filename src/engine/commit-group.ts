@@ -1,0 +1,83 @@
+import type { ProgressOp, Store } from '../core/store-port.ts'
+
+/**
+ * Group commit: every durable change the engine makes goes through here. Changes produced during one
+ * turn of the event loop, by every run in flight, are written in one transaction at the next
+ * `setImmediate`; each caller's promise resolves once its change is committed, so a run never acts on
+ * a change that is not yet durable. A lone run pays one commit per step; many concurrent runs share one.
+ */
+export class CommitGroup {
+  readonly #store: Store
+  readonly #owner: string
+  readonly #onLost: (runIds: string[]) => void
+  #ops: ProgressOp[] = []
+  #waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
+  #scheduled = false
+  #flushing: Promise<void> | undefined
+  /** Number of transactions written and changes in them, for benchmarks and metrics. */
+  commits = 0
+  opsWritten = 0
+
+  constructor(store: Store, owner: string, onLost: (runIds: string[]) => void) {
+    this.#store = store
+    this.#owner = owner
+    this.#onLost = onLost
+  }
+
+  /** Queues changes without waiting for them (they are written with the next group). */
+  add(...ops: ProgressOp[]): void {
+    for (const op of ops) this.#ops.push(op)
+    this.#schedule()
+  }
+
+  /** Queues changes and resolves once they are committed. */
+  commit(...ops: ProgressOp[]): Promise<void> {
+    for (const op of ops) this.#ops.push(op)
+    const promise = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }))
+    this.#schedule()
+    return promise
+  }
+
+  /** Writes everything queued so far; resolves when the store has it. */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing
+    if (this.#ops.length === 0 && this.#waiters.length === 0) return
+    await this.#write()
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    setImmediate(() => {
+      this.#scheduled = false
+      if (this.#flushing) {
+        // a write is in progress: go again right after it
+        void this.#flushing.then(() => this.#schedule())
+        return
+      }
+      void this.#write()
+    })
+  }
+
+  #write(): Promise<void> {
+    const ops = this.#ops
+    const waiters = this.#waiters
+    this.#ops = []
+    this.#waiters = []
+    const run = async (): Promise<void> => {
+      try {
+        const result = await this.#store.commitProgress(this.#owner, ops)
+        this.commits++
+        this.opsWritten += ops.length
+        if (result.lostRuns.length > 0) this.#onLost(result.lostRuns)
+        for (const w of waiters) w.resolve()
+      } catch (err) {
+        for (const w of waiters) w.reject(err)
+      } finally {
+        this.#flushing = undefined
+      }
+    }
+    this.#flushing = run()
+    return this.#flushing
+  }
+}

@@ -10,6 +10,7 @@ import { formatDiagnostic } from '../core/workflow-source.ts'
 import { Engine } from '../engine/engine.ts'
 import { RunService } from '../engine/run-service.ts'
 import { loadWorkflows, WORKFLOW_EXTENSIONS, type LoadResult } from '../mesh/workflow-files.ts'
+import { loadPlugins } from '../plugins/plugin-loader.ts'
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts'
 import type { Config } from './config.ts'
 
@@ -36,6 +37,7 @@ export async function openApp(config: Config): Promise<App> {
   const store = new SqliteStore({ path: config.store, durability: config.durability })
   await store.migrate()
   const actions = builtinActions()
+  await loadPlugins(config.plugins, config.baseDir, actions)
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
   const minLevel = LEVELS.indexOf(config.logLevel)

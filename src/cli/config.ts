@@ -29,6 +29,8 @@ export interface UserConfig {
     grace?: string | number
   }
   log_level?: 'debug' | 'info' | 'warn' | 'error'
+  /** Plugin modules (paths relative to this file, or package names) whose actions join the catalogue. */
+  plugins?: string[]
 }
 
 export interface Config {
@@ -38,6 +40,9 @@ export interface Config {
   readonly durability: 'process' | 'host'
   readonly worker: { readonly maxRuns: number; readonly leaseMs: number; readonly pollMs: number; readonly graceMs: number }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  readonly plugins: readonly string[]
+  /** Directory relative plugin paths are resolved against (the config file's). */
+  readonly baseDir: string
 }
 
 export interface ConfigFlags {
@@ -46,7 +51,7 @@ export interface ConfigFlags {
   workflows?: string[]
 }
 
-const KEYS = new Set(['store', 'workflows', 'durability', 'worker', 'log_level'])
+const KEYS = new Set(['store', 'workflows', 'durability', 'worker', 'log_level', 'plugins'])
 const WORKER_KEYS = new Set(['max_runs', 'lease', 'poll', 'grace'])
 
 function bad(where: string, message: string): never {
@@ -98,6 +103,7 @@ export function resolveConfig(flags: ConfigFlags, env: Readonly<Record<string, s
       : envWorkflows
         ? envWorkflows.map((w) => resolve(cwd, w))
         : (user.workflows ?? ['workflows']).map((w) => resolve(base, w))
+  if (user.plugins !== undefined && !Array.isArray(user.plugins)) bad(configFile ?? 'config', '`plugins` must be a list of module paths or package names')
   if (user.workflows !== undefined && !Array.isArray(user.workflows)) bad(configFile ?? 'config', '`workflows` must be a list of directories')
   const durability = (env.HOMEOSTAT_DURABILITY ?? user.durability ?? 'process') as Config['durability']
   if (durability !== 'process' && durability !== 'host') bad('durability', `must be process or host, not ${String(durability)}`)
@@ -119,5 +125,7 @@ export function resolveConfig(flags: ConfigFlags, env: Readonly<Record<string, s
       graceMs: duration(env.HOMEOSTAT_WORKER_GRACE ?? w.grace, 'worker.grace', 10_000),
     }),
     logLevel,
+    plugins: Object.freeze([...(user.plugins ?? [])]),
+    baseDir: base,
   })
 }

@@ -5,6 +5,7 @@ import { builtinActions } from '../actions/builtin-actions.ts'
 import { HsError } from '../core/errors.ts'
 import { formatDiagnostic, toCanonicalYaml } from '../core/workflow-source.ts'
 import { loadWorkflows } from '../mesh/workflow-files.ts'
+import { loadPlugins } from '../plugins/plugin-loader.ts'
 import { EXIT, ExitCode, withApp, type GlobalOptions } from './common.ts'
 import { resolveConfig } from './config.ts'
 import { duration, paint, print, printJson, table, time } from './output.ts'
@@ -19,7 +20,9 @@ export function registerWorkflowCommands(program: Command): void {
       const targets = paths.length > 0 ? paths : config.workflows.filter((p) => existsSync(p))
       if (targets.length === 0) throw new HsError('HS_ERR_USAGE', `nothing to validate: no paths given and none of ${config.workflows.join(', ')} exists`)
       // validation reads files only: the store is not opened, so nothing stored can change
-      const result = await loadWorkflows(targets, builtinActions())
+      const actions = builtinActions()
+      await loadPlugins(config.plugins, config.baseDir, actions)
+      const result = await loadWorkflows(targets, actions)
       if (opts.json) {
         printJson({ valid: result.diagnostics.length === 0, files: result.files, workflows: [...result.workflows.keys()], diagnostics: result.diagnostics })
       } else {

@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
-import { get, join, split } from './json-pointer.ts'
+import { dotted, escapeToken, get, join, split } from './json-pointer.ts'
 import { slugify } from './normalise.ts'
 import { didYouMean, unknownKey } from './suggest.ts'
 import type { WorkflowIssue } from './workflow-issue.ts'
@@ -58,9 +58,7 @@ interface Where {
 }
 
 function dottedTokens(tokens: string[]): string {
-  let out = ''
-  for (const t of tokens) out += /^(0|[1-9]\d*)$/.test(t) ? `[${t}]` : out === '' ? t : `.${t}`
-  return out
+  return dotted(tokens.map((t) => '/' + escapeToken(t)).join(''))
 }
 
 function locate(pointer: string, root: unknown, params?: ParamsContext): Where {

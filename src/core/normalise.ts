@@ -114,8 +114,14 @@ class Normaliser {
     this.longForm = longForm
   }
 
+  /** Step labels by index (`step \`read_file\``, or `step 3` when the id is unknown), for messages. */
+  #labels: string[] = []
+
   #issue(pointer: string, message: string, at: 'key' | 'value' = 'value'): void {
-    this.issues.push({ pointer, code: 'HS_ERR_WORKFLOW_INVALID', message, at, written: true })
+    const step = /^\/steps\/(\d+)(?:\/|$)/.exec(pointer)
+    const label = step ? (this.#labels[Number(step[1])] ?? `step ${Number(step[1]) + 1}`) : undefined
+    const text = label === undefined ? message : `${label}: ${message}`
+    this.issues.push({ pointer, code: 'HS_ERR_WORKFLOW_INVALID', message: text, at, written: true })
   }
 
   workflow(raw: Record<string, unknown>): Record<string, unknown> {
@@ -263,6 +269,7 @@ class Normaliser {
 
   #steps(list: unknown[]): unknown[] {
     const ids = list.map((s, i) => this.#stepId(s, i))
+    this.#labels = ids.map((id, i) => (id === undefined ? `step ${i + 1}` : `step \`${id}\``))
     const steps = list.map((s, i) => this.#step(s, i, ids[i]))
     const needs = steps.map((s) => (isPlainObject(s) && Array.isArray(s.needs) ? ([...s.needs] as Need[]) : undefined))
     const anyConnections = list.some((s) => isPlainObject(s) && s.connections !== undefined)
@@ -292,7 +299,7 @@ class Normaliser {
     if (raw.id === undefined && typeof raw.name === 'string') {
       const slug = slugify(raw.name)
       if (slug !== '') return slug
-      this.#issue(join('/steps', i, 'name'), `cannot derive a step id from name \`${raw.name}\`; add an \`id\``)
+      this.#issue(join('/steps', i, 'name'), `cannot derive an id from name \`${raw.name}\`; add an \`id\``)
     }
     return undefined
   }
@@ -313,15 +320,16 @@ class Normaliser {
               ai_flow: 'use an `ai.*` action in `uses`',
             }
             const why = typeof value === 'string' && hint[value] ? `; ${hint[value]}` : '; the only step type is `action`'
-            this.#issue(join(at, key), `step type \`${String(value)}\` is not supported${why}`)
+            this.#issue(join(at, key), `type \`${String(value)}\` is not supported${why}`)
           }
           break
         case 'action':
-          this.#action(value, at, out, withParts)
+          if (Object.hasOwn(raw, 'uses')) this.#issue(join(at, key), 'has both `uses` and `action`; keep one', 'key')
+          else this.#action(value, at, out, withParts)
           break
         case 'config':
           if (isPlainObject(value)) withParts.unshift([value, join(at, 'config')])
-          else this.#issue(join(at, key), 'step `config` must be a mapping of action parameters')
+          else this.#issue(join(at, key), '`config` must be a mapping of action parameters')
           break
         case 'with':
           if (isPlainObject(value)) withParts.push([value, join(at, 'with')])
@@ -331,7 +339,7 @@ class Normaliser {
           this.#rename(raw, out, at, 'position', 'ui')
           break
         case 'retryPolicy':
-          if (Object.hasOwn(raw, 'retry')) this.#issue(join(at, key), 'step has both `retry` and `retryPolicy`; keep one', 'key')
+          if (Object.hasOwn(raw, 'retry')) this.#issue(join(at, key), 'has both `retry` and `retryPolicy`; keep one', 'key')
           else {
             out.retry = this.#retryPolicy(value, join(at, key))
             this.origins.set(join(at, 'retry'), join(at, key))
@@ -375,29 +383,25 @@ class Normaliser {
 
   #action(value: unknown, at: string, out: Record<string, unknown>, withParts: Array<[Record<string, unknown>, string]>): void {
     const actionAt = join(at, 'action')
-    if (out.uses !== undefined) {
-      this.#issue(actionAt, 'step has both `uses` and `action`; keep one', 'key')
-      return
-    }
     if (typeof value === 'string') {
       out.uses = value
       this.origins.set(join(at, 'uses'), actionAt)
       return
     }
     if (!isPlainObject(value)) {
-      this.#issue(actionAt, 'step `action` must be a mapping `{type, parameters}` or an action type')
+      this.#issue(actionAt, '`action` must be a mapping `{type, parameters}` or an action type')
       return
     }
     for (const key of Object.keys(value)) {
       if (!['type', 'provider', 'parameters', 'parameterSchema'].includes(key)) {
         this.#issue(
           join(actionAt, key),
-          unknownKey(key, 'step `action`', ['type', 'parameters', 'provider', 'parameterSchema']),
+          unknownKey(key, '`action`', ['type', 'parameters', 'provider', 'parameterSchema']),
           'key',
         )
       }
     }
-    if (value.type === undefined) this.#issue(actionAt, 'step `action` has no `type` (the action to run, e.g. `data.set`)')
+    if (value.type === undefined) this.#issue(actionAt, '`action` has no `type` (the action to run, e.g. `data.set`)')
     else {
       out.uses = value.type
       this.origins.set(join(at, 'uses'), join(actionAt, 'type'))
@@ -405,12 +409,12 @@ class Normaliser {
     const params = value.parameters
     if (params === undefined) return
     if (isPlainObject(params)) withParts.push([params, join(actionAt, 'parameters')])
-    else this.#issue(join(actionAt, 'parameters'), 'action `parameters` must be a mapping')
+    else this.#issue(join(actionAt, 'parameters'), '`action.parameters` must be a mapping')
   }
 
   #rename(raw: Record<string, unknown>, out: Record<string, unknown>, at: string, from: string, to: string): void {
     if (Object.hasOwn(raw, to)) {
-      this.#issue(join(at, from), `step has both \`${to}\` and \`${from}\`; keep \`${to}\``, 'key')
+      this.#issue(join(at, from), `has both \`${to}\` and \`${from}\`; keep \`${to}\``, 'key')
       return
     }
     setOwn(out, to, raw[from])
@@ -420,7 +424,7 @@ class Normaliser {
   #errorHandling(raw: Record<string, unknown>, value: unknown, at: string, out: Record<string, unknown>): void {
     const from = join(at, 'errorHandling')
     if (Object.hasOwn(raw, 'on_error')) {
-      this.#issue(from, 'step has both `on_error` and `errorHandling`; keep `on_error`', 'key')
+      this.#issue(from, 'has both `on_error` and `errorHandling`; keep `on_error`', 'key')
       return
     }
     let mode: string | undefined
@@ -499,33 +503,32 @@ class Normaliser {
       const at = join('/steps', i, 'connections')
       const c = raw.connections
       if (!isPlainObject(c)) {
-        this.#issue(at, 'step `connections` must be a mapping `{inputs: [step ids], outputs: [{targetStepId, condition}]}`')
+        this.#issue(at, '`connections` must be a mapping `{inputs: [step ids], outputs: [{targetStepId, condition}]}`')
         return
       }
       for (const key of Object.keys(c)) {
         if (key !== 'inputs' && key !== 'outputs') {
-          this.#issue(join(at, key), unknownKey(key, 'step `connections`', ['inputs', 'outputs']), 'key')
+          this.#issue(join(at, key), unknownKey(key, '`connections`', ['inputs', 'outputs']), 'key')
         }
       }
-      const label = ids[i] === undefined ? `step ${i + 1}` : `step \`${ids[i]}\``
       if (c.inputs !== undefined) {
-        if (!Array.isArray(c.inputs)) this.#issue(join(at, 'inputs'), 'connection `inputs` must be a list of step ids')
+        if (!Array.isArray(c.inputs)) this.#issue(join(at, 'inputs'), '`connections.inputs` must be a list of step ids')
         else {
           c.inputs.forEach((ref: unknown, j: number) => {
             const from = resolve(ref)
             const refAt = join(at, 'inputs', j)
             if (from === undefined || ids[from] === undefined) {
-              this.#issue(refAt, `${label}: connection input \`${String(ref)}\` is not a step of this workflow${typeof ref === 'string' ? didYouMean(ref, known) : ''}`)
+              this.#issue(refAt, `connection input \`${String(ref)}\` is not a step of this workflow${typeof ref === 'string' ? didYouMean(ref, known) : ''}`)
             } else if (ids[i] !== undefined) add(i, ids[from], refAt)
           })
         }
       }
       if (c.outputs !== undefined) {
         if (!Array.isArray(c.outputs)) {
-          this.#issue(join(at, 'outputs'), 'connection `outputs` must be a list of `{targetStepId, condition}`')
+          this.#issue(join(at, 'outputs'), '`connections.outputs` must be a list of `{targetStepId, condition}`')
           return
         }
-        c.outputs.forEach((out: unknown, j: number) => this.#output(out, join(at, 'outputs', j), i, ids, resolve, known, label, add))
+        c.outputs.forEach((out: unknown, j: number) => this.#output(out, join(at, 'outputs', j), i, ids, resolve, known, add))
       }
     })
   }
@@ -537,7 +540,6 @@ class Normaliser {
     ids: Array<string | undefined>,
     resolve: (ref: unknown) => number | undefined,
     known: string[],
-    label: string,
     add: (target: number, need: Need, written: string, whenAt?: string) => void,
   ): void {
     if (!isPlainObject(out)) {
@@ -551,13 +553,13 @@ class Normaliser {
     }
     const targetAt = join(at, 'targetStepId')
     if (out.targetStepId === undefined) {
-      this.#issue(at, `${label}: connection output has no \`targetStepId\``)
+      this.#issue(at, 'connection output has no `targetStepId`')
       return
     }
     const target = resolve(out.targetStepId)
     if (target === undefined) {
       const ref = out.targetStepId
-      this.#issue(targetAt, `${label}: connection target \`${String(ref)}\` is not a step of this workflow${typeof ref === 'string' ? didYouMean(ref, known) : ''}`)
+      this.#issue(targetAt, `connection target \`${String(ref)}\` is not a step of this workflow${typeof ref === 'string' ? didYouMean(ref, known) : ''}`)
       return
     }
     const when = this.#condition(out.condition, join(at, 'condition'))

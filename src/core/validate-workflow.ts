@@ -3,7 +3,7 @@ import { Ajv } from 'ajv'
 import type { ActionDefinition, ActionRegistry } from './action.ts'
 import { parseDuration } from './duration.ts'
 import { compileExpression, isTemplateString, templateProblems } from './expr/index.ts'
-import { get, isPlainObject, join } from './json-pointer.ts'
+import { dotted, get, isPlainObject, join } from './json-pointer.ts'
 import { didYouMean } from './suggest.ts'
 import { ajvIssues, newAjv } from './ajv-messages.ts'
 import type { WorkflowIssue, WorkflowIssueCode } from './workflow-issue.ts'
@@ -91,8 +91,8 @@ class WorkflowChecks {
 
   run(): void {
     this.#inputs()
-    this.#templates('/variables', 'variables')
-    this.#templates('/output', '`output`')
+    this.#templates('/variables')
+    this.#templates('/output')
     this.#settings()
     this.#triggers()
     if (this.#steps.length > MAX_STEPS) return
@@ -201,7 +201,7 @@ class WorkflowChecks {
     }
     const params = step.with === undefined ? {} : step.with
     if (!isPlainObject(params)) return
-    this.#templates(join(at, 'with'), `${label}: \`with`)
+    this.#templates(join(at, 'with'), label)
     const validate = paramValidator(this.#actions, action)
     if (validate instanceof Error) {
       this.#add(join(at, 'uses'), `action \`${uses}\` has an invalid parameter schema (${validate.message}); this is a bug in the action`, 'HS_ERR_ACTION_PARAMS')
@@ -235,10 +235,11 @@ class WorkflowChecks {
     }
   }
 
-  /** `{{ }}` templates anywhere inside the value at `base`. */
-  #templates(base: string, what: string): void {
+  /** `{{ }}` templates anywhere inside the value at `base`; `label` names the step, if any. */
+  #templates(base: string, label = ''): void {
     const value = get(this.#doc, base)
     if (value === undefined) return
+    const prefix = label === '' ? base : base.replace(/^\/steps\/\d+/, '')
     for (const p of templateProblems(value)) {
       const pointer = base + p.pointer
       const code: WorkflowIssueCode = p.code === 'HS_ERR_EXPR_LIMIT' ? 'HS_ERR_EXPR_LIMIT' : 'HS_ERR_EXPR_PARSE'
@@ -248,9 +249,10 @@ class WorkflowChecks {
         const start = p.expression === undefined ? -1 : text.indexOf(p.expression)
         extra.offset = (start < 0 ? 0 : start) + p.offset
       }
-      const where = p.pointer === '' ? what.replace(/`$/, '') : `${what}${dottedPath(p.pointer)}`
-      const shown = where.endsWith('`') || !where.includes('`') ? where : `${where}\``
-      this.#add(pointer, `${shown}: template ${code === 'HS_ERR_EXPR_LIMIT' ? 'is over a limit' : 'does not parse'}: ${p.message}`, code, extra)
+      const path = `\`${dotted(prefix + p.pointer)}\``
+      const where = label === '' ? path : `${label}: ${path}`
+      const verb = code === 'HS_ERR_EXPR_LIMIT' ? 'is over a limit' : 'does not parse'
+      this.#add(pointer, `${where}: template ${verb}: ${p.message}`, code, extra)
     }
   }
 
@@ -329,17 +331,6 @@ class WorkflowChecks {
   }
 }
 
-function dotted(pointer: string): string {
-  return pointer.slice(1).replace(/\//g, '.')
-}
-
-function dottedPath(pointer: string): string {
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((t) => (/^\d+$/.test(t) ? `[${t}]` : `.${t}`))
-    .join('')
-}
 
 function isTimeZone(zone: string): boolean {
   try {

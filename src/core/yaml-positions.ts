@@ -48,11 +48,11 @@ export interface LoadedDocument {
 export interface LoadLimits {
   /** Deepest nesting of collections (default 64). */
   maxDepth: number
-  /** Most nodes visited, counting alias expansions (default 1,000,000). */
-  maxNodes: number
+  /** Most nodes visited while expanding aliases (`*name`), against "billion laughs" (default 10,000). */
+  maxAliasNodes: number
 }
 
-const DEFAULT_LIMITS: LoadLimits = { maxDepth: 64, maxNodes: 1_000_000 }
+const DEFAULT_LIMITS: LoadLimits = { maxDepth: 64, maxAliasNodes: 10_000 }
 
 export class YamlSource {
   readonly text: string
@@ -106,6 +106,7 @@ function syntaxProblem(e: { code: string; message: string; pos: [number, number]
       message = `this flow ${opened.list ? 'list `[` is not closed with `]`' : 'mapping `{` is not closed with `}`'} (${e.message})`
     }
   }
+  if (e.code === 'RESOURCE_EXHAUSTION') message = 'the document is nested too deeply to read'
   if (e.code === 'TAB_AS_INDENT') message = 'tabs are not allowed for indentation in YAML; indent with spaces'
   return { pos: source.pos(offset), pointer: '', message: `YAML syntax error: ${message} (${e.code})` }
 }
@@ -149,7 +150,8 @@ class Walker {
   readonly #doc: Document.Parsed
   readonly #source: YamlSource
   readonly #limits: LoadLimits
-  #visited = 0
+  #aliasNodes = 0
+  #inAlias = 0
   #tooDeep = false
   #tooMany = false
 
@@ -164,13 +166,13 @@ class Walker {
     const info: NodeInfo = { value: this.#source.pos(start) }
     if (key) info.key = key
     if (!this.nodes.has(pointer)) this.nodes.set(pointer, info)
-    if (++this.#visited > this.#limits.maxNodes) {
+    if (this.#inAlias > 0 && ++this.#aliasNodes > this.#limits.maxAliasNodes) {
       if (!this.#tooMany) {
         this.#tooMany = true
         this.problems.push({
           pos: info.value,
           pointer,
-          message: `document too large: more than ${this.#limits.maxNodes} nodes (after expanding aliases)`,
+          message: `aliases expand to more than ${this.#limits.maxAliasNodes} values; write the data out, or use fewer \`*alias\` references`,
         })
       }
       return null
@@ -181,7 +183,12 @@ class Walker {
         this.problems.push({ pos: info.value, pointer, message: `unknown alias \`*${node.source}\`` })
         return null
       }
-      return this.walk(target as Node, pointer, depth + 1, undefined)
+      this.#inAlias++
+      try {
+        return this.walk(target as Node, pointer, depth + 1, undefined)
+      } finally {
+        this.#inAlias--
+      }
     }
     if (isScalar(node)) {
       const value = node.value
@@ -239,7 +246,12 @@ class Walker {
     }
     const valueNode = pair.value as Node | null
     if (name === '<<' && keyNode && isScalar(keyNode) && keyNode.type === Scalar.PLAIN && valueNode) {
-      this.#merge(valueNode, out, seen, pointer, depth)
+      this.#inAlias++
+      try {
+        this.#merge(valueNode, out, seen, pointer, depth)
+      } finally {
+        this.#inAlias--
+      }
       return
     }
     const childPointer = join(pointer, name)

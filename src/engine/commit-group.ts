@@ -11,6 +11,7 @@ export class CommitGroup {
   readonly #owner: string
   readonly #onLost: (runIds: string[]) => void
   #ops: ProgressOp[] = []
+  #lazy: Array<{ op: ProgressOp; stillWanted: () => boolean }> = []
   #waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
   #scheduled = false
   #flushing: Promise<void> | undefined
@@ -30,6 +31,15 @@ export class CommitGroup {
     this.#schedule()
   }
 
+  /**
+   * Queues a change that is written only if `stillWanted()` holds when the group is written: a step's
+   * `running` row costs nothing when the step finishes within the same turn (its result row replaces it).
+   */
+  addIfStill(op: ProgressOp, stillWanted: () => boolean): void {
+    this.#lazy.push({ op, stillWanted })
+    this.#schedule()
+  }
+
   /** Queues changes and resolves once they are committed. */
   commit(...ops: ProgressOp[]): Promise<void> {
     for (const op of ops) this.#ops.push(op)
@@ -41,7 +51,7 @@ export class CommitGroup {
   /** Writes everything queued so far; resolves when the store has it. */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing
-    if (this.#ops.length === 0 && this.#waiters.length === 0) return
+    if (this.#ops.length === 0 && this.#waiters.length === 0 && this.#lazy.length === 0) return
     await this.#write()
   }
 
@@ -60,8 +70,13 @@ export class CommitGroup {
   }
 
   #write(): Promise<void> {
-    const ops = this.#ops
+    let ops = this.#ops
     const waiters = this.#waiters
+    if (this.#lazy.length > 0) {
+      // lazy ops go first: a later result row in the same group must win the upsert
+      ops = [...this.#lazy.filter((l) => l.stillWanted()).map((l) => l.op), ...ops]
+      this.#lazy = []
+    }
     this.#ops = []
     this.#waiters = []
     const run = async (): Promise<void> => {

@@ -407,6 +407,7 @@ export class RunExecution {
       }
       const running = this.#row(step, iteration, attempt, 'running', startedAt, { input: params, idempotencyKey })
       if (action.sideEffects) await this.#engine.commits.commit({ op: 'attempt', row: running })
+      else this.#engine.commits.addIfStill({ op: 'attempt', row: running }, () => this.#inflight.get(key) === running)
       if (this.#closed) return { stopped: true }
       this.#engine.emit({ type: 'step.started', runId: this.run.id, stepId: step.id, iteration, attempt, input: params })
 

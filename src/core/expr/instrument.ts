@@ -10,7 +10,9 @@
  *   iteration costs one operation;
  * - `+` and function calls: strings and lists they build are capped and charged by size;
  * - `==`, `!=` and `in`: comparing aggregates is charged by the values compared;
- * - `matches()`: replaced by the linear-time implementation of `safe-regex.ts`.
+ * - `matches()`: replaced by the linear-time implementation of `safe-regex.ts`;
+ * - computed indexes `x[k]`: `k` may not be `__proto__`, `constructor` or `prototype` (literal keys
+ *   and field names are refused at compile time).
  */
 import { isCelNode, type CelEvaluate, type CelEvaluator, type CelNode } from './cel-environment.ts'
 import { ExpressionError } from './expression-error.ts'
@@ -90,9 +92,43 @@ export function inspectAst(root: CelNode): CelNode[] {
       continue
     }
     if (isMatchesCall(node)) checkLiteralPattern(node)
+    checkStaticKey(node)
     for (const child of childrenOf(node)) stack.push({ node: child, depth: depth + 1, nesting })
   }
   return nodes
+}
+
+/**
+ * Keys that lead from data to the host's prototypes and constructors. Plain data never needs them
+ * (cel-js reads own properties only, and cannot read maps that have a `constructor` key), but CEL's
+ * timestamp and duration values are class instances whose inherited `__proto__` would be reachable.
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+function forbiddenKey(key: string): string {
+  return `access to the key "${key}" is not allowed`
+}
+
+/** A field name or literal index that is a forbidden key: `HS_ERR_EXPR_PARSE`. */
+function checkStaticKey(node: CelNode): void {
+  let key: unknown
+  if (node.op === '.' || node.op === '.?') key = (node.args as readonly [CelNode, string])[1]
+  else if (node.op === '[]' || node.op === '[?]') {
+    const index = (node.args as readonly [CelNode, CelNode])[1]
+    if (index.op === 'value') key = index.args
+  }
+  if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) throw new ExpressionError('HS_ERR_EXPR_PARSE', forbiddenKey(key), { offset: node.start })
+}
+
+/** Computed indexes `x[k]` are checked when evaluated. */
+const guardedIndex: CelEvaluate = (ev, node, ctx) => {
+  const { left, right, handle } = node as CheckedBinaryNode
+  const target = ev.run(left, ctx)
+  const key = ev.run(right, ctx)
+  if (typeof key === 'string' && FORBIDDEN_KEYS.has(key)) {
+    throw new ExpressionError('HS_ERR_EXPR_EVAL', forbiddenKey(key), { offset: right.start })
+  }
+  return handle(target, key, node, ev)
 }
 
 function isMatchesCall(node: CelNode): boolean {
@@ -142,6 +178,10 @@ export function instrumentAst(nodes: readonly CelNode[]): void {
         break
       case 'in':
         node.setMeta('evaluate', meteredMembership)
+        break
+      case '[]':
+      case '[?]':
+        if ((node.args as readonly [CelNode, CelNode])[1].op !== 'value') node.setMeta('evaluate', guardedIndex)
         break
     }
   }

@@ -33,13 +33,13 @@ export const EXPRESSION_LIMITS = Object.freeze({
   /**
    * Run: the operation budget of one evaluation. Each comprehension iteration costs 1; building strings
    * and lists, deep comparisons, `in` on lists and `matches()` cost in proportion to the data they touch.
-   * About 100 ms of work on a laptop.
+   * About 50–100 ms of work on a laptop.
    */
-  maxOperations: 1_000_000,
+  maxOperations: 500_000,
   /** Run: wall-clock budget of one evaluation, in milliseconds (a backstop to `maxOperations`). */
   maxEvaluationMs: 250,
   /** Run: maximum items a comprehension may iterate over. */
-  maxComprehensionItems: 1_000_000,
+  maxComprehensionItems: 500_000,
   /** Run: maximum length of a string built by an expression (`+`, `join`, interpolation), in characters (4 MiB). */
   maxStringLength: 4_194_304,
   /** Run: maximum length of a list built by an expression (`+`, `split`, `map`, `filter`). */

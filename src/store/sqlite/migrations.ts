@@ -71,7 +71,6 @@ CREATE TABLE workflow_executions (
   deadline_at INTEGER
 );
 CREATE INDEX workflow_executions_by_workflow ON workflow_executions (workflow_id, id DESC);
-CREATE INDEX workflow_executions_by_status ON workflow_executions (status, id DESC);
 CREATE TABLE step_executions (
   run_id TEXT NOT NULL,
   step_id TEXT NOT NULL,
@@ -96,7 +95,6 @@ CREATE TABLE run_queue (
   lease_expires_at INTEGER
 );
 CREATE INDEX run_queue_due ON run_queue (available_at);
-CREATE INDEX run_queue_owner ON run_queue (lease_owner);
 CREATE TABLE run_signals (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   run_id TEXT NOT NULL,

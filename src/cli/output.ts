@@ -56,7 +56,7 @@ export function brief(value: unknown, max = 80): string {
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g
-const width = (s: string): number => [...s.replace(ANSI, '')].length
+const width = (s: string): number => Array.from(s.replace(ANSI, '')).length
 
 /** A plain aligned table; cells may contain colour codes. */
 export function table(headers: string[], rows: string[][]): string {

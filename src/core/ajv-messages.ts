@@ -2,8 +2,8 @@ import type { ErrorObject } from 'ajv'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { dotted, escapeToken, get, join, split } from './json-pointer.ts'
-import { slugify } from './normalise.ts'
-import { didYouMean, unknownKey } from './suggest.ts'
+import { slugify } from './slug.ts'
+import { didYouMean, show, unknownKey } from './suggest.ts'
 import type { WorkflowIssue } from './workflow-issue.ts'
 import { ID_PATTERN, MAX_STEPS } from './workflow-schema.ts'
 
@@ -42,7 +42,7 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return `string \`${value.length > 40 ? `${value.slice(0, 40)}…` : value}\``
-  return `${typeof value} ${String(value)}`
+  return `${typeof value} ${show(value)}`
 }
 
 function expectedTypes(type: unknown): string {
@@ -67,12 +67,18 @@ function locate(pointer: string, root: unknown, params?: ParamsContext): Where {
   const [head, index, ...rest] = tokens
   if (head === 'steps' && index !== undefined) {
     const id = get(root, join('/steps', index, 'id'))
-    const label = typeof id === 'string' && new RegExp(ID_PATTERN).test(id) ? `step \`${id}\`` : `step ${Number(index) + 1}`
+    const label =
+      typeof id === 'string' && new RegExp(ID_PATTERN).test(id)
+        ? `step \`${id}\``
+        : `step ${Number(index) + 1}`
     return { label, path: dottedTokens(rest) }
   }
   if (head === 'triggers' && index !== undefined) {
     const type = get(root, join('/triggers', index, 'type'))
-    return { label: `trigger ${Number(index) + 1}${typeof type === 'string' ? ` (\`${type}\`)` : ''}`, path: dottedTokens(rest) }
+    return {
+      label: `trigger ${Number(index) + 1}${typeof type === 'string' ? ` (\`${type}\`)` : ''}`,
+      path: dottedTokens(rest),
+    }
   }
   return { label: '', path: dottedTokens(tokens) }
 }
@@ -118,7 +124,9 @@ function translate(e: ErrorObject, root: unknown, params?: ParamsContext): Workf
   switch (e.keyword) {
     case 'type': {
       if (!params && /^\/steps\/\d+\/needs\/\d+$/.test(pointer)) {
-        return issue(`${subject(where)} must be a step id or a mapping \`{step, when}\` (got ${describeValue(data)})`)
+        return issue(
+          `${subject(where)} must be a step id or a mapping \`{step, when}\` (got ${describeValue(data)})`,
+        )
       }
       const description = (e.parentSchema as { description?: unknown } | undefined)?.description
       const expected =
@@ -128,28 +136,45 @@ function translate(e: ErrorObject, root: unknown, params?: ParamsContext): Workf
       return issue(`${subject(where)} must be ${expected} (got ${describeValue(data)})`)
     }
     case 'required':
-      return issue(missingMessage(String(p.missingProperty), where, pointer, params), params ? 'key' : 'value')
+      return issue(
+        missingMessage(String(p.missingProperty), where, pointer, params),
+        params ? 'key' : 'value',
+      )
     case 'additionalProperties': {
       const key = String(p.additionalProperty)
-      const properties = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}
+      const properties =
+        (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {}
       const allowed = Object.keys(properties)
       const child = join(pointer, key)
       if (params) {
         const hint = didYouMean(key, allowed)
         const at = where.path === 'with' ? '' : ` in \`${where.path}\``
         const list = allowed.length > 0 ? ` Allowed parameters: ${allowed.join(', ')}` : ''
-        return issue(`${where.label}: unknown parameter \`${key}\`${at} for action \`${params.action}\`${hint === '' ? '.' : hint}${list}`, 'key', child)
+        return issue(
+          `${where.label}: unknown parameter \`${key}\`${at} for action \`${params.action}\`${hint === '' ? '.' : hint}${list}`,
+          'key',
+          child,
+        )
       }
-      const inWhat = where.path === '' ? (where.label === '' ? 'the workflow' : where.label) : `\`${where.path}\` of ${where.label || 'the workflow'}`
+      const inWhat =
+        where.path === ''
+          ? where.label === ''
+            ? 'the workflow'
+            : where.label
+          : `\`${where.path}\` of ${where.label || 'the workflow'}`
       return issue(unknownKey(key, inWhat, allowed), 'key', child)
     }
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String)
       const hint = typeof data === 'string' ? didYouMean(data, allowed) : ''
       if (!params && /^\/triggers\/\d+\/type$/.test(pointer)) {
-        return issue(`unknown trigger type \`${String(data)}\`${hint === '' ? '.' : hint} Known types: ${allowed.join(', ')}`)
+        return issue(
+          `unknown trigger type \`${show(data)}\`${hint === '' ? '.' : hint} Known types: ${allowed.join(', ')}`,
+        )
       }
-      return issue(`${subject(where)} must be one of ${allowed.join(', ')} (got ${describeValue(data)})${hint}`)
+      return issue(
+        `${subject(where)} must be one of ${allowed.join(', ')} (got ${describeValue(data)})${hint}`,
+      )
     }
     case 'const':
       return issue(`${subject(where)} must be \`${String(p.allowedValue)}\` (got ${describeValue(data)})`)
@@ -157,23 +182,36 @@ function translate(e: ErrorObject, root: unknown, params?: ParamsContext): Workf
       if (p.pattern === ID_PATTERN && typeof data === 'string') {
         const slug = slugify(data)
         const example = slug === '' || slug === data ? '' : ` (e.g. \`${slug}\`)`
-        return issue(`${subject(where)} \`${data}\` is not a valid id: use only lowercase letters, digits, \`_\`, \`.\` and \`-\`${example}`)
+        return issue(
+          `${subject(where)} \`${data}\` is not a valid id: use only lowercase letters, digits, \`_\`, \`.\` and \`-\`${example}`,
+        )
       }
-      return issue(`${subject(where)} must match the pattern ${String(p.pattern)} (got ${describeValue(data)})`)
+      return issue(
+        `${subject(where)} must match the pattern ${String(p.pattern)} (got ${describeValue(data)})`,
+      )
     }
     case 'minimum':
     case 'exclusiveMinimum':
     case 'maximum':
     case 'exclusiveMaximum': {
-      const word = { minimum: 'at least', exclusiveMinimum: 'more than', maximum: 'at most', exclusiveMaximum: 'less than' }[e.keyword]
-      return issue(`${subject(where)} must be ${word} ${String(p.limit)} (got ${String(data)})`)
+      const word = {
+        minimum: 'at least',
+        exclusiveMinimum: 'more than',
+        maximum: 'at most',
+        exclusiveMaximum: 'less than',
+      }[e.keyword]
+      return issue(`${subject(where)} must be ${word} ${String(p.limit)} (got ${show(data)})`)
     }
     case 'minItems':
-      if (!params && pointer === '/steps') return issue('the workflow has no steps; add at least one step', 'key')
+      if (!params && pointer === '/steps')
+        return issue('the workflow has no steps; add at least one step', 'key')
       return issue(`${subject(where)} needs at least ${String(p.limit)} item(s)`)
     case 'maxItems':
       if (!params && pointer === '/steps') {
-        return issue(`the workflow has ${Array.isArray(data) ? data.length : 'too many'} steps; the limit is ${MAX_STEPS}`, 'key')
+        return issue(
+          `the workflow has ${Array.isArray(data) ? data.length : 'too many'} steps; the limit is ${MAX_STEPS}`,
+          'key',
+        )
       }
       return issue(`${subject(where)} has more than ${String(p.limit)} items`)
     case 'minLength':
@@ -193,7 +231,8 @@ function missingMessage(missing: string, where: Where, pointer: string, params?:
     return `${where.label}: ${inside} is missing required parameter \`${missing}\` (action \`${params.action}\`)`
   }
   if (pointer === '') {
-    if (missing === 'id') return 'the workflow has no `id` (add `id: my-workflow`, or a `name` to derive it from)'
+    if (missing === 'id')
+      return 'the workflow has no `id` (add `id: my-workflow`, or a `name` to derive it from)'
     if (missing === 'steps') return 'the workflow has no `steps` (a list of at least one step)'
   }
   if (/^\/steps\/\d+$/.test(pointer)) {

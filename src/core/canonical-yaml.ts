@@ -1,8 +1,14 @@
 import { Document, isCollection, isScalar, isSeq } from 'yaml'
-import { isPlainObject } from './json-pointer.ts'
-import { ordered } from './normalise.ts'
+import { isPlainObject, ordered } from './json-pointer.ts'
 import type { WorkflowDoc } from './workflow.ts'
-import { NEED_KEYS, RETRY_KEYS, SETTINGS_KEYS, STEP_KEYS, WORKFLOW_KEYS, triggerKeys } from './workflow-schema.ts'
+import {
+  NEED_KEYS,
+  RETRY_KEYS,
+  SETTINGS_KEYS,
+  STEP_KEYS,
+  WORKFLOW_KEYS,
+  triggerKeys,
+} from './workflow-schema.ts'
 
 /**
  * Canonical YAML of a normalised workflow, as `homeostat show` prints it: keys in the documented

@@ -58,3 +58,11 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
+
+/** Returns a copy of `obj` with `keys` first, in that order, then any other keys as written. */
+export function ordered(obj: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const k of keys) if (Object.hasOwn(obj, k) && obj[k] !== undefined) setOwn(out, k, obj[k])
+  for (const k of Object.keys(obj)) if (!Object.hasOwn(out, k) && obj[k] !== undefined) setOwn(out, k, obj[k])
+  return out
+}

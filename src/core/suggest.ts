@@ -32,12 +32,15 @@ function distance(a: string, b: string): number {
   if (a.length > 64 || b.length > 64) return Math.abs(a.length - b.length) + 64
   const rows = a.length + 1
   const cols = b.length + 1
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const d: number[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  )
   for (let i = 1; i < rows; i++) {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1
       let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1)
       d[i]![j] = v
     }
   }
@@ -48,4 +51,25 @@ function distance(a: string, b: string): number {
 export function unknownKey(key: string, where: string, allowed: readonly string[]): string {
   const hint = didYouMean(key, allowed)
   return `unknown key \`${key}\` in ${where}${hint === '' ? '.' : hint} Allowed keys: ${allowed.join(', ')}`
+}
+
+/** A user's value as message text: strings as they are, anything else as (shortened) JSON. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint' ||
+    value === null ||
+    value === undefined
+  ) {
+    return String(value)
+  }
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? typeof value
+  } catch {
+    text = typeof value
+  }
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
 }

@@ -4,8 +4,9 @@ import type { ActionDefinition, ActionRegistry } from './action.ts'
 import { parseDuration } from './duration.ts'
 import { compileExpression, isTemplateString, templateProblems } from './expr/index.ts'
 import { dotted, get, isPlainObject, join } from './json-pointer.ts'
-import { didYouMean } from './suggest.ts'
+import { didYouMean, show } from './suggest.ts'
 import { ajvIssues, newAjv } from './ajv-messages.ts'
+import { shortestCycle, stronglyConnected } from './step-cycles.ts'
 import type { WorkflowIssue, WorkflowIssueCode } from './workflow-issue.ts'
 import { EDGE_WHEN } from './workflow.ts'
 import { MAX_STEPS, WORKFLOW_SCHEMA } from './workflow-schema.ts'
@@ -24,7 +25,10 @@ function validateStructure(doc: unknown): ErrorObject[] {
 }
 
 /** One Ajv per registry, and one compiled validator per action definition. */
-const paramValidators = new WeakMap<ActionRegistry, { ajv: Ajv; byAction: WeakMap<object, ValidateFunction | Error> }>()
+const paramValidators = new WeakMap<
+  ActionRegistry,
+  { ajv: Ajv; byAction: WeakMap<object, ValidateFunction | Error> }
+>()
 
 function paramValidator(registry: ActionRegistry, action: ActionDefinition): ValidateFunction | Error {
   let entry = paramValidators.get(registry)
@@ -69,7 +73,7 @@ function describeType(value: unknown): string {
   if (value === null) return 'nothing (null)'
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a mapping'
-  return `${typeof value} \`${String(value)}\``
+  return `${typeof value} \`${show(value)}\``
 }
 
 class WorkflowChecks {
@@ -85,7 +89,12 @@ class WorkflowChecks {
     this.#steps = steps.map((s: unknown) => (isPlainObject(s) ? s : undefined))
   }
 
-  #add(pointer: string, message: string, code: WorkflowIssueCode = 'HS_ERR_WORKFLOW_INVALID', extra: Partial<WorkflowIssue> = {}): void {
+  #add(
+    pointer: string,
+    message: string,
+    code: WorkflowIssueCode = 'HS_ERR_WORKFLOW_INVALID',
+    extra: Partial<WorkflowIssue> = {},
+  ): void {
     this.issues.push({ pointer, code, message, ...extra })
   }
 
@@ -116,7 +125,11 @@ class WorkflowChecks {
       if (typeof id !== 'string') return
       const first = ids.get(id)
       if (first === undefined) ids.set(id, i)
-      else this.#add(join('/steps', i, 'id'), `duplicate step id \`${id}\`: step ${i + 1} has the same id as step ${first + 1}; step ids must be unique`)
+      else
+        this.#add(
+          join('/steps', i, 'id'),
+          `duplicate step id \`${id}\`: step ${i + 1} has the same id as step ${first + 1}; step ids must be unique`,
+        )
     })
     return ids
   }
@@ -145,7 +158,12 @@ class WorkflowChecks {
     const seen = new Set<string>()
     step.needs.forEach((need: unknown, j: number) => {
       const needAt = join(at, 'needs', j)
-      const ref = typeof need === 'string' ? need : isPlainObject(need) && typeof need.step === 'string' ? need.step : undefined
+      const ref =
+        typeof need === 'string'
+          ? need
+          : isPlainObject(need) && typeof need.step === 'string'
+            ? need.step
+            : undefined
       if (ref === undefined) return
       const refAt = typeof need === 'string' ? needAt : join(needAt, 'step')
       if (ref === step.id) this.#add(refAt, `${label} needs itself; remove \`${ref}\` from its \`needs\``)
@@ -154,7 +172,11 @@ class WorkflowChecks {
         this.#add(refAt, `${label} needs \`${ref}\`, which is not a step of this workflow${hint}`)
       } else if (seen.has(ref)) this.#add(refAt, `${label} lists \`${ref}\` more than once in \`needs\``)
       seen.add(ref)
-      if (isPlainObject(need) && typeof need.when === 'string' && !(EDGE_WHEN as readonly string[]).includes(need.when)) {
+      if (
+        isPlainObject(need) &&
+        typeof need.when === 'string' &&
+        !(EDGE_WHEN as readonly string[]).includes(need.when)
+      ) {
         this.#expression(need.when, join(needAt, 'when'), `${label}: \`when\` of the edge from \`${ref}\``)
       }
     })
@@ -179,7 +201,7 @@ class WorkflowChecks {
       if (group.length < 2) continue
       const start = Math.min(...group)
       const cycle = shortestCycle(start, next, new Set(group))
-      const names = cycle.map((k) => String(this.#steps[k]!.id))
+      const names = cycle.map((k) => show(this.#steps[k]!.id))
       const last = cycle[cycle.length - 1]!
       this.#add(
         needAt.get(`${start}<${last}`) ?? join('/steps', start),
@@ -195,8 +217,13 @@ class WorkflowChecks {
     if (!action) {
       const known = this.#actions.list().map((a) => a.type)
       const hint = didYouMean(uses, known)
-      const list = known.length <= 12 ? ` Registered actions: ${known.join(', ')}` : ' `homeostat actions` lists them.'
-      this.#add(join(at, 'uses'), `${label} uses unknown action \`${uses}\`${hint === '' ? '.' : hint}${list}`, 'HS_ERR_ACTION_UNKNOWN')
+      const list =
+        known.length <= 12 ? ` Registered actions: ${known.join(', ')}` : ' `homeostat actions` lists them.'
+      this.#add(
+        join(at, 'uses'),
+        `${label} uses unknown action \`${uses}\`${hint === '' ? '.' : hint}${list}`,
+        'HS_ERR_ACTION_UNKNOWN',
+      )
       return
     }
     const params = step.with === undefined ? {} : step.with
@@ -204,7 +231,11 @@ class WorkflowChecks {
     this.#templates(join(at, 'with'), label)
     const validate = paramValidator(this.#actions, action)
     if (validate instanceof Error) {
-      this.#add(join(at, 'uses'), `action \`${uses}\` has an invalid parameter schema (${validate.message}); this is a bug in the action`, 'HS_ERR_ACTION_PARAMS')
+      this.#add(
+        join(at, 'uses'),
+        `action \`${uses}\` has an invalid parameter schema (${validate.message}); this is a bug in the action`,
+        'HS_ERR_ACTION_PARAMS',
+      )
       return
     }
     if (validate(params)) return
@@ -217,7 +248,12 @@ class WorkflowChecks {
     for (const issue of ajvIssues(errors, params, { label, action: uses })) {
       const pointer = withAt + issue.pointer
       const missingWith = step.with === undefined && issue.pointer === ''
-      this.issues.push({ ...issue, pointer, code: 'HS_ERR_ACTION_PARAMS', at: missingWith ? 'value' : issue.at })
+      this.issues.push({
+        ...issue,
+        pointer,
+        code: 'HS_ERR_ACTION_PARAMS',
+        at: missingWith ? 'value' : issue.at,
+      })
     }
   }
 
@@ -227,7 +263,8 @@ class WorkflowChecks {
       compileExpression(value)
     } catch (err) {
       const e = err as { code?: unknown; summary?: unknown; message?: unknown; offset?: unknown }
-      const code: WorkflowIssueCode = e.code === 'HS_ERR_EXPR_LIMIT' ? 'HS_ERR_EXPR_LIMIT' : 'HS_ERR_EXPR_PARSE'
+      const code: WorkflowIssueCode =
+        e.code === 'HS_ERR_EXPR_LIMIT' ? 'HS_ERR_EXPR_LIMIT' : 'HS_ERR_EXPR_PARSE'
       const summary = typeof e.summary === 'string' ? e.summary : String(e.message)
       const verb = code === 'HS_ERR_EXPR_LIMIT' ? 'is over a limit' : 'is not a valid CEL expression'
       const extra: Partial<WorkflowIssue> = typeof e.offset === 'number' ? { offset: e.offset } : {}
@@ -242,7 +279,8 @@ class WorkflowChecks {
     const prefix = label === '' ? base : base.replace(/^\/steps\/\d+/, '')
     for (const p of templateProblems(value)) {
       const pointer = base + p.pointer
-      const code: WorkflowIssueCode = p.code === 'HS_ERR_EXPR_LIMIT' ? 'HS_ERR_EXPR_LIMIT' : 'HS_ERR_EXPR_PARSE'
+      const code: WorkflowIssueCode =
+        p.code === 'HS_ERR_EXPR_LIMIT' ? 'HS_ERR_EXPR_LIMIT' : 'HS_ERR_EXPR_PARSE'
       const extra: Partial<WorkflowIssue> = {}
       const text = get(this.#doc, pointer)
       if (p.offset !== undefined && typeof text === 'string') {
@@ -260,7 +298,10 @@ class WorkflowChecks {
     if (value === undefined) return
     const checkable = typeof value === 'string' || (typeof value === 'number' && value >= 0)
     if (!checkable || parseDuration(value) !== undefined) return
-    this.#add(pointer, `${what} is not a duration: \`${String(value)}\` (write e.g. 250ms, 30s, 5m, 1h30m, 1d, or a number of milliseconds)`)
+    this.#add(
+      pointer,
+      `${what} is not a duration: \`${show(value)}\` (write e.g. 250ms, 30s, 5m, 1h30m, 1d, or a number of milliseconds)`,
+    )
   }
 
   #retry(value: unknown, pointer: string, what: string): void {
@@ -288,11 +329,17 @@ class WorkflowChecks {
       if (t.type === 'schedule' && typeof t.cron === 'string') {
         const fields = t.cron.trim().split(/\s+/)
         if (!CRON_MACROS.has(t.cron.trim()) && (fields.length < 5 || fields.length > 6)) {
-          this.#add(join(at, 'cron'), `${label}: \`cron\` \`${t.cron}\` has ${fields.length} field(s); write 5 (minute hour day month weekday), 6 (with seconds first), or @daily, @hourly, ...`)
+          this.#add(
+            join(at, 'cron'),
+            `${label}: \`cron\` \`${t.cron}\` has ${fields.length} field(s); write 5 (minute hour day month weekday), 6 (with seconds first), or @daily, @hourly, ...`,
+          )
         }
       }
       if (typeof t.timezone === 'string' && !isTimeZone(t.timezone)) {
-        this.#add(join(at, 'timezone'), `${label}: unknown time zone \`${t.timezone}\` (use an IANA name such as UTC or Europe/Paris)`)
+        this.#add(
+          join(at, 'timezone'),
+          `${label}: unknown time zone \`${t.timezone}\` (use an IANA name such as UTC or Europe/Paris)`,
+        )
       }
     })
   }
@@ -307,12 +354,27 @@ class WorkflowChecks {
       const at = join('/inputs', name)
       if (!ajv.validateSchema(schema)) {
         const errors = (ajv.errors ?? []).filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if')
-        const deepest = errors.reduce<ErrorObject | undefined>((a, e) => (!a || e.instancePath.length > a.instancePath.length ? e : a), undefined)
+        const deepest = errors.reduce<ErrorObject | undefined>(
+          (a, e) => (!a || e.instancePath.length > a.instancePath.length ? e : a),
+          undefined,
+        )
         if (deepest) {
-          const hint = deepest.instancePath.endsWith('/type') && typeof get(schema, deepest.instancePath) === 'string'
-            ? didYouMean(String(get(schema, deepest.instancePath)), ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'])
-            : ''
-          this.#add(at + deepest.instancePath, `input \`${name}\` is not a valid JSON Schema: \`${dotted(deepest.instancePath) || name}\` ${deepest.message ?? 'is invalid'}${hint}`)
+          const hint =
+            deepest.instancePath.endsWith('/type') && typeof get(schema, deepest.instancePath) === 'string'
+              ? didYouMean(show(get(schema, deepest.instancePath)), [
+                  'string',
+                  'number',
+                  'integer',
+                  'boolean',
+                  'object',
+                  'array',
+                  'null',
+                ])
+              : ''
+          this.#add(
+            at + deepest.instancePath,
+            `input \`${name}\` is not a valid JSON Schema: \`${dotted(deepest.instancePath) || name}\` ${deepest.message ?? 'is invalid'}${hint}`,
+          )
         }
         continue
       }
@@ -320,17 +382,22 @@ class WorkflowChecks {
         const validate = ajv.compile(schema)
         if (Object.hasOwn(schema, 'default') && !validate(schema.default)) {
           const e = validate.errors?.[0]
-          this.#add(join(at, 'default'), `input \`${name}\`: \`default\` does not match its own schema (${dotted(e?.instancePath ?? '') || 'value'} ${e?.message ?? 'is invalid'})`)
+          this.#add(
+            join(at, 'default'),
+            `input \`${name}\`: \`default\` does not match its own schema (${dotted(e?.instancePath ?? '') || 'value'} ${e?.message ?? 'is invalid'})`,
+          )
         }
       } catch (err) {
-        this.#add(at, `input \`${name}\` is not a valid JSON Schema: ${err instanceof Error ? err.message : String(err)}`)
+        this.#add(
+          at,
+          `input \`${name}\` is not a valid JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+        )
       } finally {
         ajv.removeSchema(schema)
       }
     }
   }
 }
-
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -339,75 +406,4 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false
   }
-}
-
-/** Tarjan's strongly connected components, iterative (steps are at most MAX_STEPS). */
-function stronglyConnected(next: number[][]): number[][] {
-  const n = next.length
-  const index = new Array<number>(n).fill(-1)
-  const low = new Array<number>(n).fill(0)
-  const onStack = new Array<boolean>(n).fill(false)
-  const stack: number[] = []
-  const groups: number[][] = []
-  let counter = 0
-  for (let root = 0; root < n; root++) {
-    if (index[root] !== -1) continue
-    const work: Array<[number, number]> = [[root, 0]]
-    while (work.length > 0) {
-      const frame = work[work.length - 1]!
-      const [v, edge] = frame
-      if (edge === 0) {
-        index[v] = low[v] = counter++
-        stack.push(v)
-        onStack[v] = true
-      }
-      if (edge < next[v]!.length) {
-        frame[1] = edge + 1
-        const w = next[v]![edge]!
-        if (index[w] === -1) work.push([w, 0])
-        else if (onStack[w]) low[v] = Math.min(low[v]!, index[w]!)
-        continue
-      }
-      work.pop()
-      const parentFrame = work[work.length - 1]
-      if (parentFrame) low[parentFrame[0]] = Math.min(low[parentFrame[0]]!, low[v]!)
-      if (low[v] === index[v]) {
-        const group: number[] = []
-        let w: number
-        do {
-          w = stack.pop()!
-          onStack[w] = false
-          group.push(w)
-        } while (w !== v)
-        groups.push(group)
-      }
-    }
-  }
-  return groups
-}
-
-/** Shortest path start → … → start inside one group (breadth first), as the list of its nodes. */
-function shortestCycle(start: number, next: number[][], group: Set<number>): number[] {
-  const cameFrom = new Map<number, number>()
-  const queue = [start]
-  while (queue.length > 0) {
-    const v = queue.shift()!
-    for (const w of next[v]!) {
-      if (!group.has(w)) continue
-      if (w === start) {
-        const path = [v]
-        let u = v
-        while (u !== start) {
-          u = cameFrom.get(u)!
-          path.push(u)
-        }
-        return path.reverse()
-      }
-      if (!cameFrom.has(w)) {
-        cameFrom.set(w, v)
-        queue.push(w)
-      }
-    }
-  }
-  return [start]
 }

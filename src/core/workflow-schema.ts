@@ -71,21 +71,38 @@ export const TRIGGER_TYPES: Record<string, { fields: Record<string, JsonSchema>;
   manual: { fields: {}, required: [] },
   event: {
     fields: {
-      event: { description: 'Event type, or a prefix ending in `.*` (`kpi.*`).', type: 'string', minLength: 1 },
+      event: {
+        description: 'Event type, or a prefix ending in `.*` (`kpi.*`).',
+        type: 'string',
+        minLength: 1,
+      },
       filter: filterSchema,
     },
     required: ['event'],
   },
   schedule: {
     fields: {
-      cron: { description: 'Cron expression (5 or 6 fields, or @daily, @hourly, ...).', type: 'string', minLength: 1 },
-      timezone: { description: 'IANA time zone, e.g. `Europe/Paris`; default UTC.', type: 'string', minLength: 1 },
+      cron: {
+        description: 'Cron expression (5 or 6 fields, or @daily, @hourly, ...).',
+        type: 'string',
+        minLength: 1,
+      },
+      timezone: {
+        description: 'IANA time zone, e.g. `Europe/Paris`; default UTC.',
+        type: 'string',
+        minLength: 1,
+      },
     },
     required: ['cron'],
   },
   file_change: {
     fields: {
-      paths: { description: 'Globs to watch.', type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      paths: {
+        description: 'Globs to watch.',
+        type: 'array',
+        items: { type: 'string', minLength: 1 },
+        minItems: 1,
+      },
       events: { type: 'array', items: { enum: [...FILE_EVENTS] }, minItems: 1 },
       ignore: { type: 'array', items: { type: 'string' } },
       debounce: durationSchema,
@@ -131,11 +148,20 @@ const retrySchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    attempts: { description: 'Total attempts including the first; 1 means no retry.', type: 'integer', minimum: 1 },
+    attempts: {
+      description: 'Total attempts including the first; 1 means no retry.',
+      type: 'integer',
+      minimum: 1,
+    },
     backoff: { enum: [...BACKOFF_KINDS] },
     delay: durationSchema,
     max_delay: durationSchema,
-    jitter: { description: 'Random spread of each delay, 0..1 (default 0.2).', type: 'number', minimum: 0, maximum: 1 },
+    jitter: {
+      description: 'Random spread of each delay, 0..1 (default 0.2).',
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+    },
   },
 }
 
@@ -165,8 +191,16 @@ const stepSchema: JsonSchema = {
     uses: { description: 'Action type, e.g. `data.set`.', type: 'string', minLength: 1 },
     needs: { type: 'array', items: { $ref: '#/definitions/need' } },
     if: { description: 'CEL condition; the step is skipped when false.', type: 'string', minLength: 1 },
-    foreach: { description: 'CEL expression yielding a list; one iteration per item.', type: 'string', minLength: 1 },
-    concurrency: { description: 'Parallel iterations of a foreach step (default 1).', type: 'integer', minimum: 1 },
+    foreach: {
+      description: 'CEL expression yielding a list; one iteration per item.',
+      type: 'string',
+      minLength: 1,
+    },
+    concurrency: {
+      description: 'Parallel iterations of a foreach step (default 1).',
+      type: 'integer',
+      minimum: 1,
+    },
     with: { description: 'Action parameters; strings may hold `{{ CEL }}` templates.', type: 'object' },
     retry: { $ref: '#/definitions/retry' },
     timeout: { $ref: '#/definitions/duration' },
@@ -208,17 +242,29 @@ export const WORKFLOW_SCHEMA: JsonSchema = {
     name: { type: 'string' },
     description: { type: 'string' },
     enabled: { type: 'boolean' },
-    version: { description: 'Assigned by the store on every change; a written value is replaced.', type: 'integer', minimum: 1 },
+    version: {
+      description: 'Assigned by the store on every change; a written value is replaced.',
+      type: 'integer',
+      minimum: 1,
+    },
     kind: { description: 'e.g. `playbook`.', type: 'string', pattern: ID_PATTERN },
     tags: { type: 'array', items: { type: 'string', minLength: 1 } },
-    inputs: { description: 'JSON Schema per input name.', type: 'object', additionalProperties: { type: 'object' } },
+    inputs: {
+      description: 'JSON Schema per input name.',
+      type: 'object',
+      additionalProperties: { type: 'object' },
+    },
     variables: { description: 'Named values (templates allowed) available as `vars`.', type: 'object' },
     settings: {
       type: 'object',
       additionalProperties: false,
       properties: {
         timeout: { $ref: '#/definitions/duration' },
-        concurrency: { description: 'Most steps of one run executing at once (default 10).', type: 'integer', minimum: 1 },
+        concurrency: {
+          description: 'Most steps of one run executing at once (default 10).',
+          type: 'integer',
+          minimum: 1,
+        },
         retry: { $ref: '#/definitions/retry' },
       },
     },

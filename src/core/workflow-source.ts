@@ -5,7 +5,13 @@ import { unknownKey } from './suggest.ts'
 import { validateNormalisedWorkflow } from './validate-workflow.ts'
 import type { WorkflowDoc } from './workflow.ts'
 import type { WorkflowIssue } from './workflow-issue.ts'
-import { loadYaml, offsetInScalar, type LoadedDocument, type SourcePos, type YamlSource } from './yaml-positions.ts'
+import {
+  loadYaml,
+  offsetInScalar,
+  type LoadedDocument,
+  type SourcePos,
+  type YamlSource,
+} from './yaml-positions.ts'
 
 export { toCanonicalYaml } from './canonical-yaml.ts'
 
@@ -75,7 +81,8 @@ export function parseWorkflowSource(
   const { source, documents } = loaded
   const content = documents.filter((d) => !d.empty || d.syntaxErrors.length > 0)
   if (content.length === 0) {
-    const message = 'the file is empty: expected a workflow (a mapping with `id` and `steps`) or a list of workflows'
+    const message =
+      'the file is empty: expected a workflow (a mapping with `id` and `steps`) or a list of workflows'
     return { workflows: [], diagnostics: [at({ offset: 0, line: 1, column: 1 }, '', message)] }
   }
 
@@ -84,7 +91,9 @@ export function parseWorkflowSource(
     for (const p of doc.syntaxErrors) diagnostics.push(at(p.pos, p.pointer, p.message))
     if (doc.syntaxErrors.length > 0) continue
     for (const p of doc.problems) diagnostics.push(at(p.pos, p.pointer, p.message))
-    for (const { base, raw } of workflowsIn(doc, (pointer, message, key) => diagnostics.push(at(position(doc, source, pointer, key ? 'key' : 'value'), pointer, message)))) {
+    for (const { base, raw } of workflowsIn(doc, (pointer, message, key) =>
+      diagnostics.push(at(position(doc, source, pointer, key ? 'key' : 'value'), pointer, message)),
+    )) {
       entries.push({ base, raw, doc, normalised: normaliseWorkflow(raw), blocked: doc.problems.length > 0 })
     }
   }
@@ -97,7 +106,12 @@ export function parseWorkflowSource(
     if (typeof id === 'string') {
       const first = ids.get(id)
       if (first) {
-        const firstPos = position(first.doc, source, first.base + first.normalised.origins.resolve('/id'), 'value')
+        const firstPos = position(
+          first.doc,
+          source,
+          first.base + first.normalised.origins.resolve('/id'),
+          'value',
+        )
         issues.push({
           pointer: '/id',
           code: 'HS_ERR_WORKFLOW_INVALID',
@@ -105,7 +119,8 @@ export function parseWorkflowSource(
         })
       } else ids.set(id, entry)
     }
-    for (const issue of issues) diagnostics.push(toDiagnostic(issue, entry, file, (p, k, o, v) => position(doc, source, p, k, o, v)))
+    for (const issue of issues)
+      diagnostics.push(toDiagnostic(issue, entry, file, (p, k, o, v) => position(doc, source, p, k, o, v)))
     if (issues.length === 0 && !entry.blocked) workflows.push(normalised.doc as WorkflowDoc)
   }
   return { workflows, diagnostics: sortDiagnostics(diagnostics) }
@@ -124,7 +139,16 @@ export function validateWorkflowDoc(
   const plain = toPlainData(doc)
   if (plain.problem) {
     return {
-      diagnostics: [{ file, line: 0, column: 0, pointer: plain.problem.pointer, code: 'HS_ERR_WORKFLOW_INVALID', message: plain.problem.message }],
+      diagnostics: [
+        {
+          file,
+          line: 0,
+          column: 0,
+          pointer: plain.problem.pointer,
+          code: 'HS_ERR_WORKFLOW_INVALID',
+          message: plain.problem.message,
+        },
+      ],
     }
   }
   const normalised = normaliseWorkflow(plain.value)
@@ -197,7 +221,8 @@ function workflowsIn(
   }
   if (isPlainObject(value) && Object.hasOwn(value, 'workflows') && !Object.hasOwn(value, 'steps')) {
     for (const key of Object.keys(value)) {
-      if (key !== 'workflows') report(join('', key), unknownKey(key, 'a file of `workflows:`', ['workflows']), true)
+      if (key !== 'workflows')
+        report(join('', key), unknownKey(key, 'a file of `workflows:`', ['workflows']), true)
     }
     const list = value.workflows
     if (!Array.isArray(list)) {
@@ -207,8 +232,16 @@ function workflowsIn(
     return list.map((raw, i) => ({ base: join('/workflows', i), raw }))
   }
   if (isPlainObject(value)) return [{ base: '', raw: value }]
-  const got = value === null ? 'nothing' : typeof value === 'string' ? `the text \`${value.slice(0, 40)}\`` : `a ${typeof value}`
-  report('', `expected a workflow (a mapping with \`id\` and \`steps\`) or a list of workflows, but the document holds ${got}`)
+  const got =
+    value === null
+      ? 'nothing'
+      : typeof value === 'string'
+        ? `the text \`${value.slice(0, 40)}\``
+        : `a ${typeof value}`
+  report(
+    '',
+    `expected a workflow (a mapping with \`id\` and \`steps\`) or a list of workflows, but the document holds ${got}`,
+  )
   return []
 }
 
@@ -269,7 +302,8 @@ function toPlainData(value: unknown): { value: unknown; problem?: { pointer: str
       out = obj
     }
     seen.delete(v)
-    if (chars > MAX_SOURCE_BYTES && !problem) problem = { pointer: '', message: `the document is larger than ${MAX_SOURCE_BYTES} characters (1 MiB)` }
+    if (chars > MAX_SOURCE_BYTES && !problem)
+      problem = { pointer: '', message: `the document is larger than ${MAX_SOURCE_BYTES} characters (1 MiB)` }
     return out
   }
   const out = copy(value, '', 0)

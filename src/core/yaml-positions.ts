@@ -1,5 +1,17 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node } from 'yaml'
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  Scalar,
+  type Document,
+  type Node,
+} from 'yaml'
 import { join, setOwn as define } from './json-pointer.ts'
+import { show } from './suggest.ts'
 
 /**
  * Turns YAML (or JSON) text into plain values plus an index from JSON pointer to source position, so
@@ -71,7 +83,10 @@ export class YamlSource {
 }
 
 /** Parses every YAML document of `text` (a stream separated by `---` yields several). */
-export function loadYaml(text: string, limits: Partial<LoadLimits> = {}): { source: YamlSource; documents: LoadedDocument[] } {
+export function loadYaml(
+  text: string,
+  limits: Partial<LoadLimits> = {},
+): { source: YamlSource; documents: LoadedDocument[] } {
   const lines = new LineCounter()
   const source = new YamlSource(text, lines)
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false })
@@ -85,11 +100,17 @@ function loadDocument(doc: Document.Parsed, source: YamlSource, limits: LoadLimi
   const syntaxErrors: YamlProblem[] = doc.errors.map((e) => syntaxProblem(e, doc, source))
   const walker = new Walker(doc, source, limits)
   const value = contents === null ? null : walker.walk(contents, '', 0, undefined)
-  const isEmpty = contents === null || (isScalar(contents) && contents.value === null && contents.range?.[0] === contents.range?.[2])
+  const isEmpty =
+    contents === null ||
+    (isScalar(contents) && contents.value === null && contents.range?.[0] === contents.range?.[2])
   return { value, empty: isEmpty, syntaxErrors, problems: walker.problems, nodes: walker.nodes, start }
 }
 
-function syntaxProblem(e: { code: string; message: string; pos: [number, number] }, doc: Document.Parsed, source: YamlSource): YamlProblem {
+function syntaxProblem(
+  e: { code: string; message: string; pos: [number, number] },
+  doc: Document.Parsed,
+  source: YamlSource,
+): YamlProblem {
   let offset = e.pos[0]
   let message = e.message
   if (e.code === 'MISSING_CHAR' && /quote/i.test(e.message)) {
@@ -121,7 +142,8 @@ function unclosedQuoteStart(node: Node | null | undefined, end: number): number 
   if (isMap(node) || isSeq(node)) {
     for (const item of node.items) {
       const found = isPair(item)
-        ? (unclosedQuoteStart(item.key as Node | null, end) ?? unclosedQuoteStart(item.value as Node | null, end))
+        ? (unclosedQuoteStart(item.key as Node | null, end) ??
+          unclosedQuoteStart(item.value as Node | null, end))
         : unclosedQuoteStart(item as Node, end)
       if (found !== undefined) return found
     }
@@ -130,7 +152,10 @@ function unclosedQuoteStart(node: Node | null | undefined, end: number): number 
 }
 
 /** Innermost flow collection (`[...]`, `{...}`) that starts before `offset` and runs up to it. */
-function unclosedFlowStart(node: Node | null | undefined, offset: number): { start: number; list: boolean } | undefined {
+function unclosedFlowStart(
+  node: Node | null | undefined,
+  offset: number,
+): { start: number; list: boolean } | undefined {
   if (!node || !(isMap(node) || isSeq(node))) return undefined
   for (const item of node.items) {
     const children = isPair(item) ? [item.key as Node | null, item.value as Node | null] : [item as Node]
@@ -140,7 +165,8 @@ function unclosedFlowStart(node: Node | null | undefined, offset: number): { sta
     }
   }
   const range = node.range
-  if (node.flow && range && range[0] < offset && range[2] >= offset) return { start: range[0], list: isSeq(node) }
+  if (node.flow && range && range[0] < offset && range[2] >= offset)
+    return { start: range[0], list: isSeq(node) }
   return undefined
 }
 
@@ -193,7 +219,12 @@ class Walker {
     if (isScalar(node)) {
       const value = node.value
       if (typeof value === 'string' && node.range) {
-        info.scalar = { type: String(node.type), source: this.#source.text.slice(node.range[0], node.range[1]), start, value }
+        info.scalar = {
+          type: String(node.type),
+          source: this.#source.text.slice(node.range[0], node.range[1]),
+          start,
+          value,
+        }
       }
       if (value === undefined) return null
       if (typeof value === 'bigint') return Number(value)
@@ -202,7 +233,11 @@ class Walker {
     if (depth >= this.#limits.maxDepth) {
       if (!this.#tooDeep) {
         this.#tooDeep = true
-        this.problems.push({ pos: info.value, pointer, message: `nesting deeper than ${this.#limits.maxDepth} levels` })
+        this.problems.push({
+          pos: info.value,
+          pointer,
+          message: `nesting deeper than ${this.#limits.maxDepth} levels`,
+        })
       }
       return null
     }
@@ -239,9 +274,13 @@ class Walker {
     if (keyNode === null || keyNode === undefined) {
       name = ''
     } else if (isScalar(keyNode)) {
-      name = keyNode.value === null || keyNode.value === undefined ? '' : String(keyNode.value)
+      name = keyNode.value === null || keyNode.value === undefined ? '' : show(keyNode.value)
     } else {
-      this.problems.push({ pos: keyPos, pointer, message: 'a mapping key must be a plain string, not a list or mapping' })
+      this.problems.push({
+        pos: keyPos,
+        pointer,
+        message: 'a mapping key must be a plain string, not a list or mapping',
+      })
       return
     }
     const valueNode = pair.value as Node | null
@@ -274,7 +313,13 @@ class Walker {
   }
 
   /** `<<: *base` merge keys: entries not written explicitly are taken from the merged mapping(s). */
-  #merge(node: Node, out: Record<string, unknown>, seen: Map<string, SourcePos>, pointer: string, depth: number): void {
+  #merge(
+    node: Node,
+    out: Record<string, unknown>,
+    seen: Map<string, SourcePos>,
+    pointer: string,
+    depth: number,
+  ): void {
     const sources = isSeq(node) ? (node.items as Node[]) : [node]
     for (const item of sources) {
       const resolved = isAlias(item) ? (item.resolve(this.#doc) as Node | undefined) : item
@@ -286,7 +331,7 @@ class Walker {
       for (const pair of resolved.items) {
         const keyNode = pair.key as Node | null
         if (!keyNode || !isScalar(keyNode)) continue
-        const name = String(keyNode.value)
+        const name = show(keyNode.value)
         if (seen.has(name) || Object.hasOwn(out, name)) continue
         const value = pair.value as Node | null
         const keyPos = this.#source.pos(keyNode.range?.[0] ?? 0)
@@ -320,7 +365,9 @@ export function offsetInScalar(info: NodeInfo, offset: number, source: YamlSourc
     const columnInLine = offset - (before.lastIndexOf('\n') + 1)
     const rawLines = raw.split('\n')
     const content = rawLines.slice(1)
-    const indent = Math.min(...content.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length))
+    const indent = Math.min(
+      ...content.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length),
+    )
     const line = content[lineIndex]
     if (line === undefined || !Number.isFinite(indent)) return undefined
     let lineStart = scalar.start + rawLines[0]!.length + 1

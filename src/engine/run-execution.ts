@@ -31,6 +31,8 @@ export class RunExecution {
   readonly #signals: RunSignal[]
   readonly #abort = new AbortController()
   readonly #backoffTimers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>()
+  /** Dependencies of each step not settled yet: a step is decided only once this reaches 0. */
+  readonly #openDeps = new Map<string, number>()
   #vars: unknown = {}
   #baseCtx: Record<string, unknown> | undefined
   #running = 0
@@ -52,6 +54,7 @@ export class RunExecution {
     for (const step of plan.steps) {
       this.#states.set(step.id, { status: 'pending', attempts: 0 })
       this.#stepsCtx[step.id] = { status: 'pending', attempts: 0 }
+      this.#openDeps.set(step.id, step.needs.length)
     }
     this.#recover(claimed.attempts)
   }
@@ -80,7 +83,7 @@ export class RunExecution {
       return
     }
     this.#consumeSignals()
-    this.#pump(this.plan.steps)
+    this.#pump(this.plan.steps.filter((s) => this.#openDeps.get(s.id) === 0))
   }
 
   /** Asks the run to stop: cancel and timeout abort running steps; pause lets them finish. */
@@ -214,7 +217,7 @@ export class RunExecution {
           row: this.#row(step, step.foreachExpr ? -1 : 0, 0, 'failed', now, { error, detail: { final: true }, endedAt: now, durationMs: 0 }),
         })
         this.#engine.emit({ type: 'step.failed', runId: this.run.id, stepId: step.id, error })
-        this.#pump(step.dependents.map((id) => this.plan.byId.get(id)!))
+        this.#pump(this.#unblocked(step))
       }
       for (const step of d.ready) this.#queued.push(step)
       this.#startQueued()
@@ -272,9 +275,19 @@ export class RunExecution {
     if (this.#waiting.size > 0) void this.#park('waiting')
   }
 
+  /** Dependents of `step` whose every dependency is now settled. */
+  #unblocked(step: StepPlan): StepPlan[] {
+    const out: StepPlan[] = []
+    for (const id of step.dependents) if (this.#openDeps.get(id) === 0) out.push(this.plan.byId.get(id)!)
+    return out
+  }
+
   #settle(step: StepPlan, state: StepState): void {
     const prev = this.#states.get(step.id)!
-    if (!SETTLED.has(prev.status)) this.#unsettled--
+    if (!SETTLED.has(prev.status)) {
+      this.#unsettled--
+      for (const id of step.dependents) this.#openDeps.set(id, this.#openDeps.get(id)! - 1)
+    }
     this.#states.set(step.id, state)
     const ctx = this.#stepsCtx[step.id]!
     ctx.status = state.status
@@ -310,7 +323,7 @@ export class RunExecution {
       this.#settle(step, { status: 'failed', error: result.error, attempts })
       this.#engine.emit({ type: 'step.failed', runId: this.run.id, stepId: step.id, error: result.error })
     }
-    this.#pump(step.dependents.map((id) => this.plan.byId.get(id)!))
+    this.#pump(this.#unblocked(step))
   }
 
   async #runForeach(step: StepPlan): Promise<{ ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { stopped: true }> {
@@ -502,16 +515,17 @@ export class RunExecution {
     idempotencyKey: string,
   ): Promise<{ ok: true; value: unknown; logs: string[] } | { ok: false; error: unknown; logs: string[] }> {
     const logs: string[] = []
-    const controller = new AbortController()
-    const onRunAbort = (): void => controller.abort(this.#abort.signal.reason)
-    this.#abort.signal.addEventListener('abort', onRunAbort, { once: true })
+    // a step without a timeout shares the run's signal; one with a timeout gets its own, chained to it
+    const controller = step.timeoutMs === undefined ? undefined : new AbortController()
+    const onRunAbort = (): void => controller?.abort(this.#abort.signal.reason)
+    if (controller) this.#abort.signal.addEventListener('abort', onRunAbort, { once: true })
     let timer: NodeJS.Timeout | undefined
     const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
       if (logs.length < 200) logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
       this.#engine.log(level, message, { runId: this.run.id, stepId: step.id, ...fields })
     }
     const ctx: ActionContext = {
-      signal: controller.signal,
+      signal: controller ? controller.signal : this.#abort.signal,
       idempotencyKey,
       logger: { info: log('info'), warn: log('warn'), error: log('error') },
       run: { id: this.run.id, workflow: this.plan.id, version: this.plan.version, attempt: this.run.attempt },
@@ -529,7 +543,7 @@ export class RunExecution {
                 timer = setTimeout(() => {
                   const e = new StepTimeoutError(step.id, step.timeoutMs!)
                   reject(e) // settle the race first: the action's own rejection on abort comes later
-                  controller.abort(e)
+                  controller!.abort(e)
                 }, step.timeoutMs)
               }),
             ])
@@ -538,7 +552,7 @@ export class RunExecution {
       return { ok: false, error, logs }
     } finally {
       if (timer) clearTimeout(timer)
-      this.#abort.signal.removeEventListener('abort', onRunAbort)
+      if (controller) this.#abort.signal.removeEventListener('abort', onRunAbort)
     }
   }
 

@@ -132,8 +132,8 @@ test('foreach runs once per item with item and index, keeping order under concur
   assert.equal(run.status, 'succeeded')
   assert.deepEqual(run.output, [{ label: '0:a' }, { label: '1:b' }, { label: '2:c' }, { label: '3:d' }])
   const rows = (await h.attempts(run.id)).filter((a) => a.stepId === 'each')
-  assert.deepEqual(rows.map((r) => r.iteration).sort(), [-1, 0, 1, 2, 3])
-  assert.deepEqual(rows.filter((r) => r.iteration >= 0).map((r) => r.idempotencyKey).sort(), [0, 1, 2, 3].map((i) => `${run.id}:each:${i}`))
+  assert.deepEqual(rows.map((r) => r.iteration).sort((a, b) => a - b), [-1, 0, 1, 2, 3])
+  assert.deepEqual(rows.filter((r) => r.iteration >= 0).map((r) => r.idempotencyKey).sort((a, b) => a!.localeCompare(b!)), [0, 1, 2, 3].map((i) => `${run.id}:each:${i}`))
 })
 
 test('retries with backoff; NonRetryableError stops at once; RetryAfterError sets the delay', async () => {

@@ -11,11 +11,34 @@ import {
 } from '../../src/core/expr/index.ts'
 
 const ctx: ExprContext = {
-  inputs: { name: 'Ada', count: 5, price: 19.5, score: 45, tags: ['a', 'b', 'c', 'd'], nested: { deep: { value: 1 } }, empty: null },
+  inputs: {
+    name: 'Ada',
+    count: 5,
+    price: 19.5,
+    score: 45,
+    tags: ['a', 'b', 'c', 'd'],
+    nested: { deep: { value: 1 } },
+    empty: null,
+  },
   vars: { greeting: 'Hello' },
   steps: {
-    fetch: { output: { items: [{ id: 1, ok: true }, { id: 2, ok: false }], total: 2 }, status: 'succeeded', attempts: 1 },
-    'send-mail': { output: { messageId: 'm-1' }, status: 'failed', error: { message: 'SMTP down' }, attempts: 3 },
+    fetch: {
+      output: {
+        items: [
+          { id: 1, ok: true },
+          { id: 2, ok: false },
+        ],
+        total: 2,
+      },
+      status: 'succeeded',
+      attempts: 1,
+    },
+    'send-mail': {
+      output: { messageId: 'm-1' },
+      status: 'failed',
+      error: { message: 'SMTP down' },
+      attempts: 3,
+    },
   },
   run: { id: 'r-1', workflow: 'hello', version: 3, attempt: 1 },
   trigger: { type: 'webhook' },
@@ -24,7 +47,8 @@ const ctx: ExprContext = {
   index: 0,
 }
 
-const evaluate = (source: string, context: ExprContext = ctx): unknown => compileExpression(source).evaluate(context)
+const evaluate = (source: string, context: ExprContext = ctx): unknown =>
+  compileExpression(source).evaluate(context)
 
 function expressionError(fn: () => unknown): ExpressionError {
   try {
@@ -150,10 +174,20 @@ describe('templates', () => {
   })
 
   test('other strings interpolate text', () => {
-    assert.equal(compileTemplate('Hi {{ inputs.name }}, {{ inputs.count }} items').render(ctx), 'Hi Ada, 5 items')
+    assert.equal(
+      compileTemplate('Hi {{ inputs.name }}, {{ inputs.count }} items').render(ctx),
+      'Hi Ada, 5 items',
+    )
     assert.equal(compileTemplate('{{ inputs.name }}{{ inputs.count }}').render(ctx), 'Ada5')
-    assert.equal(compileTemplate('[{{ inputs.empty }}]').render(ctx), '[]', 'null renders as the empty string')
-    assert.equal(compileTemplate('tags={{ inputs.tags }} n={{ inputs.nested }} ok={{ true }}').render(ctx), 'tags=["a","b","c","d"] n={"deep":{"value":1}} ok=true')
+    assert.equal(
+      compileTemplate('[{{ inputs.empty }}]').render(ctx),
+      '[]',
+      'null renders as the empty string',
+    )
+    assert.equal(
+      compileTemplate('tags={{ inputs.tags }} n={{ inputs.nested }} ok={{ true }}').render(ctx),
+      'tags=["a","b","c","d"] n={"deep":{"value":1}} ok=true',
+    )
     assert.equal(compileTemplate('{{ "}}" }} and {{ "{{" }}').render(ctx), '}} and {{')
     assert.equal(compileTemplate("{{ '{{ x }}' }}").render(ctx), '{{ x }}')
   })
@@ -166,14 +200,17 @@ describe('templates', () => {
     const out = template.render(ctx) as typeof value
     assert.deepEqual(out, { message: 'Hi Ada', list: ['x', 1], staticPart: { keep: ['me', 1] }, n: 3 })
     assert.equal(out.staticPart, staticPart)
-    const plain = { a: 'no templates here', b: [1, { c: true }] }
+    const plain = { a: 'no templates here', b: [1, { c: true }], '{{ keys }}': 'are never templates' }
     const staticTemplate = compileTemplate(plain)
     assert.equal(staticTemplate.dynamic, false)
     assert.equal(staticTemplate.render(ctx), plain)
   })
 
   test('a rendered "__proto__" key is data, not a prototype', () => {
-    const out = compileTemplate(JSON.parse('{"__proto__": {"polluted": "{{ 1 }}"}}')).render(ctx) as Record<string, unknown>
+    const out = compileTemplate(JSON.parse('{"__proto__": {"polluted": "{{ 1 }}"}}')).render(ctx) as Record<
+      string,
+      unknown
+    >
     assert.equal(Object.getPrototypeOf(out), Object.prototype)
     assert.deepEqual(Object.keys(out), ['__proto__'])
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
@@ -193,7 +230,11 @@ describe('templates', () => {
   })
 
   test('templateProblems reports every problem at once', () => {
-    const problems = templateProblems({ a: '{{ 1 + }}', b: ['fine {{ 1 }}', '{{ x', '{{ "a" + 1 }} and {{ y.__proto__ }}'], c: '{{ }}' })
+    const problems = templateProblems({
+      a: '{{ 1 + }}',
+      b: ['fine {{ 1 }}', '{{ x', '{{ "a" + 1 }} and {{ y.__proto__ }}'],
+      c: '{{ }}',
+    })
     assert.deepEqual(
       problems.map((p) => [p.pointer, p.code]),
       [
@@ -234,12 +275,16 @@ describe('compile errors and limits', () => {
     const long = expressionError(() => compileExpression(`"${'a'.repeat(EXPRESSION_LIMITS.maxLength)}"`))
     assert.equal(long.code, 'HS_ERR_EXPR_LIMIT')
     assert.match(long.message, /limit maxLength/)
-    const list = expressionError(() => compileExpression(`[${Array.from({ length: 1001 }, () => '1').join(',')}]`))
+    const list = expressionError(() =>
+      compileExpression(`[${Array.from({ length: 1001 }, () => '1').join(',')}]`),
+    )
     assert.equal(list.code, 'HS_ERR_EXPR_LIMIT')
     assert.match(list.message, /limit maxListLiteral/)
     const deep = expressionError(() => compileExpression(`${'('.repeat(100)}1${')'.repeat(100)}`))
     assert.match(deep.message, /nested too deeply.*limit maxDepth/)
-    const nest = expressionError(() => compileExpression('l.map(a, l.map(b, l.map(c, l.map(d, a + b + c + d))))'))
+    const nest = expressionError(() =>
+      compileExpression('l.map(a, l.map(b, l.map(c, l.map(d, a + b + c + d))))'),
+    )
     assert.equal(nest.code, 'HS_ERR_EXPR_LIMIT')
     assert.match(nest.message, /limit maxComprehensionNesting/)
   })

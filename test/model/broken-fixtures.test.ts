@@ -31,7 +31,13 @@ interface Expectation {
 }
 
 function expectationsOf(name: string, text: string): Expectation[] {
-  const lines = [...text.split('\n').filter((l) => l.startsWith('# expect: ')).map((l) => l.slice('# expect: '.length)), ...(SIDE_EXPECTATIONS[name] ?? [])]
+  const lines = [
+    ...text
+      .split('\n')
+      .filter((l) => l.startsWith('# expect: '))
+      .map((l) => l.slice('# expect: '.length)),
+    ...(SIDE_EXPECTATIONS[name] ?? []),
+  ]
   return lines.map((line) => {
     const m = /^(\S+) (\d+):(\d+) (.+)$/.exec(line)
     assert.ok(m, `${name}: malformed expectation \`${line}\``)
@@ -39,14 +45,14 @@ function expectationsOf(name: string, text: string): Expectation[] {
   })
 }
 
-test('the broken corpus has at least 35 files', () => {
+void test('the broken corpus has at least 35 files', () => {
   assert.ok(files.length >= 35, `only ${files.length} fixtures`)
 })
 
 const actions = testActions()
 
 for (const name of files) {
-  test(`broken/${name}`, () => {
+  void test(`broken/${name}`, () => {
     const text = readFileSync(new URL(name, dir), 'utf8')
     const expectations = expectationsOf(name, text)
     assert.ok(expectations.length > 0, `${name} declares no \`# expect:\` line`)
@@ -54,8 +60,13 @@ for (const name of files) {
     const shown = diagnostics.map(formatDiagnostic).join('\n  ')
     assert.ok(diagnostics.length > 0, `${name}: no diagnostic at all`)
     for (const e of expectations) {
-      const hit = diagnostics.find((d) => d.code === e.code && d.line === e.line && d.column === e.column && d.message.includes(e.text))
-      assert.ok(hit, `${name}: expected ${e.code} at ${e.line}:${e.column} containing "${e.text}"; got:\n  ${shown}`)
+      const hit = diagnostics.find(
+        (d) => d.code === e.code && d.line === e.line && d.column === e.column && d.message.includes(e.text),
+      )
+      assert.ok(
+        hit,
+        `${name}: expected ${e.code} at ${e.line}:${e.column} containing "${e.text}"; got:\n  ${shown}`,
+      )
     }
     for (const d of diagnostics) {
       assert.equal(d.file, name)

@@ -11,7 +11,11 @@ const dir = new URL('../fixtures/valid/', import.meta.url)
 const actions = testActions()
 
 function load(name: string): WorkflowDoc[] {
-  const { workflows, diagnostics } = parseWorkflowSource(readFileSync(new URL(name, dir), 'utf8'), name, actions)
+  const { workflows, diagnostics } = parseWorkflowSource(
+    readFileSync(new URL(name, dir), 'utf8'),
+    name,
+    actions,
+  )
   assert.deepEqual(diagnostics.map(formatDiagnostic), [], `${name} should be valid`)
   return workflows
 }
@@ -19,7 +23,7 @@ function load(name: string): WorkflowDoc[] {
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
 
 for (const name of files) {
-  test(`valid/${name}: canonical YAML re-parses to the same document, and printing is stable`, () => {
+  void test(`valid/${name}: canonical YAML re-parses to the same document, and printing is stable`, () => {
     for (const doc of load(name)) {
       const yaml = toCanonicalYaml(doc)
       const again = parseWorkflowSource(yaml, `${name} (canonical)`, actions)
@@ -30,13 +34,13 @@ for (const name of files) {
     }
   })
 
-  test(`valid/${name}: the normalised documents satisfy WORKFLOW_SCHEMA`, () => {
+  void test(`valid/${name}: the normalised documents satisfy WORKFLOW_SCHEMA`, () => {
     const validate = new Ajv({ allowUnionTypes: true }).compile(WORKFLOW_SCHEMA)
     for (const doc of load(name)) assert.ok(validate(doc), JSON.stringify(validate.errors))
   })
 }
 
-test('canonical example: accepted as written', () => {
+void test('canonical example: accepted as written', () => {
   const [doc] = load('canonical-hello.yaml')
   assert.deepEqual(doc, {
     id: 'hello',
@@ -46,7 +50,11 @@ test('canonical example: accepted as written', () => {
     version: 1,
     inputs: { name: { type: 'string', default: 'world' } },
     variables: { greeting: 'Hello' },
-    settings: { timeout: '5m', concurrency: 10, retry: { attempts: 3, backoff: 'exponential', delay: '1s', max_delay: '1m' } },
+    settings: {
+      timeout: '5m',
+      concurrency: 10,
+      retry: { attempts: 3, backoff: 'exponential', delay: '1s', max_delay: '1m' },
+    },
     triggers: [{ type: 'manual' }],
     steps: [
       { id: 'compose', uses: 'data.set', with: { message: "{{ vars.greeting + ', ' + inputs.name }}" } },
@@ -54,24 +62,43 @@ test('canonical example: accepted as written', () => {
         id: 'shout',
         uses: 'data.set',
         needs: ['compose'],
-        with: { loud: "{{ steps.compose.output.message + '!' }}", length: '{{ size(steps.compose.output.message) }}' },
+        with: {
+          loud: "{{ steps.compose.output.message + '!' }}",
+          length: '{{ size(steps.compose.output.message) }}',
+        },
       },
     ],
   })
 })
 
-test('canonical YAML: documented key order', () => {
+void test('canonical YAML: documented key order', () => {
   const [doc] = load('canonical-hello.yaml')
   const yaml = toCanonicalYaml(doc!)
-  const topKeys = yaml.split('\n').filter((l) => /^[a-z_]+:/.test(l)).map((l) => l.split(':')[0])
-  assert.deepEqual(topKeys, ['id', 'name', 'description', 'enabled', 'version', 'inputs', 'variables', 'settings', 'triggers', 'steps'])
+  const topKeys = yaml
+    .split('\n')
+    .filter((l) => /^[a-z_]+:/.test(l))
+    .map((l) => l.split(':')[0])
+  assert.deepEqual(topKeys, [
+    'id',
+    'name',
+    'description',
+    'enabled',
+    'version',
+    'inputs',
+    'variables',
+    'settings',
+    'triggers',
+    'steps',
+  ])
   assert.match(yaml, /- id: shout\n {4}uses: data.set\n {4}needs: \[compose\]\n {4}with:/)
 })
 
-test('long form (code review example): ids from names, sequential needs, action → uses/with, trigger config flattened', () => {
+void test('long form (code review example): ids from names, sequential needs, action → uses/with, trigger config flattened', () => {
   const [doc] = load('long-form-code-review.yaml')
   assert.equal(doc!.id, 'automated_code_review')
-  assert.deepEqual(doc!.triggers, [{ type: 'file_change', paths: ['src/**/*.{ts,js,tsx,jsx}'], events: ['change'] }])
+  assert.deepEqual(doc!.triggers, [
+    { type: 'file_change', paths: ['src/**/*.{ts,js,tsx,jsx}'], events: ['change'] },
+  ])
   assert.deepEqual(
     doc!.steps.map((s) => [s.id, s.name, s.uses, s.needs]),
     [
@@ -84,7 +111,7 @@ test('long form (code review example): ids from names, sequential needs, action 
   assert.ok(!('type' in doc!.steps[0]!) && !('action' in doc!.steps[0]!))
 })
 
-test('long form (daily docs example): schedule cron from config, four steps in a chain', () => {
+void test('long form (daily docs example): schedule cron from config, four steps in a chain', () => {
   const [doc] = load('long-form-daily-docs.yaml')
   assert.equal(doc!.id, 'daily_documentation_update')
   assert.deepEqual(doc!.triggers, [{ type: 'schedule', cron: '0 9 * * 1-5' }])
@@ -94,15 +121,25 @@ test('long form (daily docs example): schedule cron from config, four steps in a
   )
 })
 
-test('long form with connections: conditions become `when`, and every long-form field is mapped', () => {
+void test('long form with connections: conditions become `when`, and every long-form field is mapped', () => {
   const [doc] = load('long-form-connections.yaml')
   assert.ok(doc)
   assert.equal(doc.version, undefined, 'a semver string version of the long form is dropped')
   assert.deepEqual(doc.tags, ['ops', 'triage'])
   assert.deepEqual(doc.variables, { threshold: 50, channel: '#ops' })
-  assert.deepEqual(doc.settings, { timeout: 600000, concurrency: 4, retry: { attempts: 2, backoff: 'fixed', delay: 500 } })
+  assert.deepEqual(doc.settings, {
+    timeout: 600000,
+    concurrency: 4,
+    retry: { attempts: 2, backoff: 'fixed', delay: 500 },
+  })
   assert.deepEqual(doc.triggers, [
-    { type: 'event', id: 'breach', enabled: true, event: 'kpi.threshold_breach', filter: 'data.score < 50.0' },
+    {
+      type: 'event',
+      id: 'breach',
+      enabled: true,
+      event: 'kpi.threshold_breach',
+      filter: 'data.score < 50.0',
+    },
   ])
   const byId = new Map(doc.steps.map((s) => [s.id, s]))
   assert.deepEqual(byId.get('check'), {
@@ -116,14 +153,16 @@ test('long form with connections: conditions become `when`, and every long-form 
   })
   assert.deepEqual(byId.get('notify')!.needs, ['check'])
   assert.equal(byId.get('notify')!.on_error, 'continue')
-  assert.deepEqual(byId.get('escalate')!.needs, [{ step: 'check', when: 'steps.check.output.score < vars.threshold' }])
+  assert.deepEqual(byId.get('escalate')!.needs, [
+    { step: 'check', when: 'steps.check.output.score < vars.threshold' },
+  ])
   assert.equal(byId.get('escalate')!.on_error, 'fail')
   assert.deepEqual(byId.get('report_failure')!.needs, [{ step: 'check', when: 'failure' }])
   assert.deepEqual(byId.get('summary')!.needs, ['notify', 'escalate'], 'inputs may name a step by its name')
   assert.deepEqual(byId.get('report_failure')!.ui, { x: 300, y: 160 })
 })
 
-test('workflows: list in one file, shorthands normalised', () => {
+void test('workflows: list in one file, shorthands normalised', () => {
   const docs = load('many-workflows.yaml')
   assert.deepEqual(
     docs.map((d) => d.id),

@@ -40,6 +40,30 @@ export interface CelNode {
   setMeta(key: 'evaluate', value: CelEvaluate): CelNode
 }
 
+/** Members the type checker sets on binary operator nodes. */
+export interface CheckedBinaryNode extends CelNode {
+  readonly left: CelNode
+  readonly right: CelNode
+  readonly handle: (left: unknown, right: unknown, node: CelNode, ev: CelEvaluator) => unknown
+}
+
+/** Arguments of a comprehension node (the expansion of `map`, `filter`, `all`, `exists`, `exists_one`). */
+export interface ComprehensionArgs {
+  readonly iterVarName: string
+  readonly iterable: CelNode
+  readonly init: CelNode
+  readonly step: CelNode
+}
+
+/** Members the type checker sets on comprehension nodes. */
+export interface CheckedComprehensionNode extends CelNode {
+  readonly args: ComprehensionArgs
+  readonly handle: (items: unknown, args: ComprehensionArgs, ev: CelEvaluator, ctx: unknown) => unknown
+}
+
+/** A method call `receiver.name(args)` as the parser stores it. */
+export type ReceiverCallArgs = readonly [string, CelNode, readonly CelNode[]]
+
 /** A parsed expression: call it with a context; `check()` type-checks (and caches types on the AST). */
 export interface CelProgram {
   (context: object): unknown

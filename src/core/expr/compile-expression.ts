@@ -5,7 +5,8 @@
  */
 import { parseCel, type CelProgram } from './cel-environment.ts'
 import { ExpressionError, type ExpressionErrorCode } from './expression-error.ts'
-import { inspectAst, instrumentAst } from './instrument.ts'
+import { inspectAst, rootVariables, type RootVariable } from './ast-inspection.ts'
+import { instrumentAst } from './budget-hooks.ts'
 import { EXPRESSION_LIMITS } from './limits.ts'
 import { LruCache } from './lru-cache.ts'
 import { meterStart, meterStop } from './meter.ts'
@@ -34,7 +35,10 @@ const memo = new LruCache<string, Expression>(EXPRESSION_LIMITS.memoSize)
  */
 export function compileExpression(source: string): Expression {
   if (typeof source !== 'string') {
-    throw new ExpressionError('HS_ERR_EXPR_PARSE', `an expression must be a string, got ${source === null ? 'null' : typeof source}`)
+    throw new ExpressionError(
+      'HS_ERR_EXPR_PARSE',
+      `an expression must be a string, got ${source === null ? 'null' : typeof source}`,
+    )
   }
   const cached = memo.get(source)
   if (cached !== undefined) return cached
@@ -51,23 +55,49 @@ function build(source: string): Expression {
       { expression: source, offset: EXPRESSION_LIMITS.maxLength },
     )
   }
-  if (source.trim() === '') throw new ExpressionError('HS_ERR_EXPR_PARSE', 'the expression is empty', { expression: source, offset: 0 })
+  if (source.trim() === '')
+    throw new ExpressionError('HS_ERR_EXPR_PARSE', 'the expression is empty', {
+      expression: source,
+      offset: 0,
+    })
   let program: CelProgram
+  let roots: RootVariable[]
   try {
     program = parseCel(source)
     const nodes = inspectAst(program.ast)
     const checked = program.check()
     if (!checked.valid) throw checked.error
     instrumentAst(nodes)
+    roots = rootVariables(nodes)
   } catch (err) {
     throw translate(err, source, undefined)
   }
-  return Object.freeze({ source, evaluate: (ctx: ExprContext) => evaluateProgram(program, source, ctx) })
+  return Object.freeze({
+    source,
+    evaluate: (ctx: ExprContext) => evaluateProgram(program, roots, source, ctx),
+  })
 }
 
-function evaluateProgram(program: CelProgram, source: string, ctx: ExprContext): unknown {
+function evaluateProgram(
+  program: CelProgram,
+  roots: readonly RootVariable[],
+  source: string,
+  ctx: ExprContext,
+): unknown {
   if (ctx === null || typeof ctx !== 'object') {
-    throw new ExpressionError('HS_ERR_EXPR_EVAL', 'the evaluation context must be an object', { expression: source })
+    throw new ExpressionError('HS_ERR_EXPR_EVAL', 'the evaluation context must be an object', {
+      expression: source,
+    })
+  }
+  // The library reads variables with `ctx[name]`, which would find inherited members such as
+  // `constructor` or `toString`: only own properties are variables.
+  for (const root of roots) {
+    if (root.name in ctx && !Object.hasOwn(ctx, root.name)) {
+      throw new ExpressionError('HS_ERR_EXPR_EVAL', unknownVariable(root.name, ctx), {
+        expression: source,
+        offset: root.offset,
+      })
+    }
   }
   let result: unknown
   let thrown: unknown
@@ -98,7 +128,11 @@ interface CelError {
 }
 
 function isCelError(err: unknown): err is CelError {
-  return err instanceof Error && typeof (err as Partial<CelError>).code === 'string' && typeof (err as Partial<CelError>).summary === 'string'
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<CelError>).code === 'string' &&
+    typeof (err as Partial<CelError>).summary === 'string'
+  )
 }
 
 /** Turns anything thrown while compiling (`ctx` undefined) or evaluating into an `ExpressionError`. */
@@ -111,11 +145,24 @@ function translate(err: unknown, source: string, ctx: ExprContext | undefined): 
     if (err.code === 'limit_exceeded') code = 'HS_ERR_EXPR_LIMIT'
     return new ExpressionError(code, explain(err, ctx), location, { cause: err })
   }
-  if (err instanceof RangeError && /call stack|string length|array length|allocation failed/i.test(err.message)) {
-    return new ExpressionError('HS_ERR_EXPR_BUDGET', `expression needs too much memory or recursion (${err.message})`, location, { cause: err })
+  if (
+    err instanceof RangeError &&
+    /call stack|string length|array length|allocation failed/i.test(err.message)
+  ) {
+    return new ExpressionError(
+      'HS_ERR_EXPR_BUDGET',
+      `expression needs too much memory or recursion (${err.message})`,
+      location,
+      { cause: err },
+    )
   }
   const message = err instanceof Error ? err.message : String(err)
-  return new ExpressionError(ctx === undefined ? 'HS_ERR_EXPR_PARSE' : 'HS_ERR_EXPR_EVAL', message, location, { cause: err })
+  return new ExpressionError(
+    ctx === undefined ? 'HS_ERR_EXPR_PARSE' : 'HS_ERR_EXPR_EVAL',
+    message,
+    location,
+    { cause: err },
+  )
 }
 
 const LIMIT_NAMES: Readonly<Record<string, string>> = {
@@ -126,13 +173,19 @@ const LIMIT_NAMES: Readonly<Record<string, string>> = {
   maxCallArguments: 'a function call has too many arguments',
 }
 
+function unknownVariable(name: string, ctx: ExprContext): string {
+  const names = Object.keys(ctx)
+  return `unknown variable: ${name}; the context has ${names.length === 0 ? 'no variables' : names.join(', ')}`
+}
+
 /** The library's message, lower-cased, with the hint a workflow author needs. */
 function explain(err: CelError, ctx: ExprContext | undefined): string {
   const summary = err.summary.charAt(0).toLowerCase() + err.summary.slice(1)
   switch (err.code) {
     case 'limit_exceeded': {
       const [, name = '', limit = '?'] = /Exceeded (\w+) \((\d+)\)/.exec(err.summary) ?? []
-      const ours = name === 'maxListElements' ? 'maxListLiteral' : name === 'maxMapEntries' ? 'maxMapLiteral' : name
+      const ours =
+        name === 'maxListElements' ? 'maxListLiteral' : name === 'maxMapEntries' ? 'maxMapLiteral' : name
       return `${LIMIT_NAMES[name] ?? 'the expression is over a limit'}: more than ${limit} (limit ${ours})`
     }
     case 'no_such_key': {
@@ -141,11 +194,8 @@ function explain(err: CelError, ctx: ExprContext | undefined): string {
         ? summary
         : `${summary}; test for it with has(x.${key}) or give a default with x.?${key}.orValue(...)`
     }
-    case 'unknown_variable': {
-      if (ctx === undefined) return summary
-      const names = Object.keys(ctx)
-      return `${summary}; the context has ${names.length === 0 ? 'no variables' : names.join(', ')}`
-    }
+    case 'unknown_variable':
+      return ctx === undefined ? summary : unknownVariable(summary.replace(/^unknown variable: /, ''), ctx)
     case 'unsupported_type':
       return `${summary}: expressions read JSON data only (numbers, strings, booleans, null, lists, maps), and not maps with a "constructor" key`
     case 'reserved_identifier':

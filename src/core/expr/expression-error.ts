@@ -1,7 +1,8 @@
 import { HsError } from '../errors.ts'
 
 /** The four stable codes an expression problem can carry (catalogued in `core/errors.ts`). */
-export type ExpressionErrorCode = 'HS_ERR_EXPR_PARSE' | 'HS_ERR_EXPR_LIMIT' | 'HS_ERR_EXPR_EVAL' | 'HS_ERR_EXPR_BUDGET'
+export type ExpressionErrorCode =
+  'HS_ERR_EXPR_PARSE' | 'HS_ERR_EXPR_LIMIT' | 'HS_ERR_EXPR_EVAL' | 'HS_ERR_EXPR_BUDGET'
 
 /** Where an expression problem is: all optional, filled in as the error travels outwards. */
 export interface ExpressionErrorLocation {
@@ -27,7 +28,12 @@ export class ExpressionError extends HsError {
   /** The problem alone, without the location suffix (what `templateProblems` reports). */
   readonly summary: string
 
-  constructor(code: ExpressionErrorCode, summary: string, location: ExpressionErrorLocation = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: ExpressionErrorCode,
+    summary: string,
+    location: ExpressionErrorLocation = {},
+    options?: { cause?: unknown },
+  ) {
     const details: Record<string, unknown> = {}
     if (location.pointer !== undefined) details.pointer = location.pointer
     if (location.expression !== undefined) details.expression = location.expression
@@ -60,7 +66,8 @@ const MAX_SHOWN_EXPRESSION = 120
 function formatMessage(summary: string, { pointer, expression, offset }: ExpressionErrorLocation): string {
   const where: string[] = []
   if (expression !== undefined) {
-    const shown = expression.length > MAX_SHOWN_EXPRESSION ? `${expression.slice(0, MAX_SHOWN_EXPRESSION)}…` : expression
+    const shown =
+      expression.length > MAX_SHOWN_EXPRESSION ? `${expression.slice(0, MAX_SHOWN_EXPRESSION)}…` : expression
     where.push(`in \`${shown.replace(/\s+/g, ' ')}\``)
   }
   if (offset !== undefined) where.push(`at offset ${offset}`)

@@ -4,7 +4,11 @@
  * and results converted to plain JSON. Pure code: no I/O. See docs/expressions.md.
  */
 export { compileExpression, type Expression, type ExprContext } from './compile-expression.ts'
-export { ExpressionError, type ExpressionErrorCode, type ExpressionErrorLocation } from './expression-error.ts'
+export {
+  ExpressionError,
+  type ExpressionErrorCode,
+  type ExpressionErrorLocation,
+} from './expression-error.ts'
 export { EXPRESSION_LIMITS, type ExpressionLimits } from './limits.ts'
 export { compileTemplate, templateProblems, type Template, type TemplateProblem } from './template.ts'
 export { isTemplateString } from './template-scanner.ts'

@@ -11,14 +11,19 @@
 import { ExpressionError } from './expression-error.ts'
 import { EXPRESSION_LIMITS } from './limits.ts'
 
-const TIME_CHECK_INTERVAL = 64
+const TIME_CHECK_INTERVAL = 16
 
 let ops = 0
 let checkpoint = 0
 let clockStart = 0
 let failure: ExpressionError | undefined
 let depth = 0
-const saved: Array<{ ops: number; checkpoint: number; clockStart: number; failure: ExpressionError | undefined }> = []
+const saved: Array<{
+  ops: number
+  checkpoint: number
+  clockStart: number
+  failure: ExpressionError | undefined
+}> = []
 
 /** Starts metering one evaluation. */
 export function meterStart(): void {

@@ -64,7 +64,10 @@ export function compileSafeRegex(pattern: string): RegExp | string {
 /** Tests `input` against a pattern already compiled by `compileSafeRegex`, charging the meter. */
 export function testSafeRegex(regex: RegExp, input: string, at?: number): boolean {
   if (input.length > EXPRESSION_LIMITS.maxRegexInput) {
-    failBudget(`matches() input is ${input.length} characters long; the limit is ${EXPRESSION_LIMITS.maxRegexInput}`, at)
+    failBudget(
+      `matches() input is ${input.length} characters long; the limit is ${EXPRESSION_LIMITS.maxRegexInput}`,
+      at,
+    )
   }
   charge(1 + Math.floor((input.length * (regex.source.length + 16)) / 128), at)
   return regex.test(input)

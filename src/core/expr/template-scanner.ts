@@ -5,7 +5,9 @@
  */
 
 /** A part of a template string. `offset` is where the (trimmed) expression starts in the string. */
-export type TemplatePart = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'expr'; readonly source: string; readonly offset: number }
+export type TemplatePart =
+  | { readonly kind: 'text'; readonly text: string }
+  | { readonly kind: 'expr'; readonly source: string; readonly offset: number }
 
 /** Why a template string cannot be split: the message and the offset in the string. */
 export interface ScanProblem {
@@ -42,7 +44,8 @@ function findClose(s: string, from: number): number | ScanProblem {
       if (end < 0) return { message: 'unterminated string literal inside {{ }}', offset: i }
       i = end - 1
     } else if (c === '/' && s[i + 1] === '/') {
-      while (i + 1 < s.length && s[i + 1] !== '\n' && !(s[i + 1] === '}' && s[i + 2] === '}' && depth === 0)) i++
+      while (i + 1 < s.length && s[i + 1] !== '\n' && !(s[i + 1] === '}' && s[i + 2] === '}' && depth === 0))
+        i++
     } else if (c === '{' || c === '[' || c === '(') {
       depth++
     } else if (c === ')' || c === ']') {

@@ -39,7 +39,9 @@ export interface TemplateProblem {
   expression?: string
 }
 
-type Node = { readonly dynamic: false; readonly value: unknown } | { readonly dynamic: true; readonly render: (ctx: ExprContext) => unknown }
+type Node =
+  | { readonly dynamic: false; readonly value: unknown }
+  | { readonly dynamic: true; readonly render: (ctx: ExprContext) => unknown }
 
 /** Collects problems instead of throwing when given an array. */
 type Sink = TemplateProblem[] | undefined
@@ -65,18 +67,31 @@ function isPlainObject(value: object): value is Record<string, unknown> {
 
 function compileNode(value: unknown, pointer: string, depth: number, sink: Sink): Node {
   if (depth > MAX_VALUE_DEPTH) {
-    report(sink, new ExpressionError('HS_ERR_EXPR_LIMIT', `templated value is nested more than ${MAX_VALUE_DEPTH} levels deep`, { pointer }))
+    report(
+      sink,
+      new ExpressionError(
+        'HS_ERR_EXPR_LIMIT',
+        `templated value is nested more than ${MAX_VALUE_DEPTH} levels deep`,
+        { pointer },
+      ),
+    )
     return { dynamic: false, value }
   }
-  if (typeof value === 'string') return value.includes('{{') ? compileString(value, pointer, sink) : { dynamic: false, value }
+  if (typeof value === 'string')
+    return value.includes('{{') ? compileString(value, pointer, sink) : { dynamic: false, value }
   if (typeof value !== 'object' || value === null) return { dynamic: false, value }
   if (Array.isArray(value)) {
     const items = value.map((item: unknown, i) => compileNode(item, `${pointer}/${i}`, depth + 1, sink))
     if (!items.some((item) => item.dynamic)) return { dynamic: false, value }
-    return { dynamic: true, render: (ctx) => items.map((item) => (item.dynamic ? item.render(ctx) : item.value)) }
+    return {
+      dynamic: true,
+      render: (ctx) => items.map((item) => (item.dynamic ? item.render(ctx) : item.value)),
+    }
   }
   if (!isPlainObject(value)) return { dynamic: false, value }
-  const entries = Object.keys(value).map((key) => [key, compileNode(value[key], `${pointer}/${escapeToken(key)}`, depth + 1, sink)] as const)
+  const entries = Object.keys(value).map(
+    (key) => [key, compileNode(value[key], `${pointer}/${escapeToken(key)}`, depth + 1, sink)] as const,
+  )
   if (!entries.some(([, item]) => item.dynamic)) return { dynamic: false, value }
   return {
     dynamic: true,
@@ -84,7 +99,13 @@ function compileNode(value: unknown, pointer: string, depth: number, sink: Sink)
       const out: Record<string, unknown> = {}
       for (const [key, item] of entries) {
         const rendered = item.dynamic ? item.render(ctx) : item.value
-        if (key === '__proto__') Object.defineProperty(out, key, { value: rendered, enumerable: true, writable: true, configurable: true })
+        if (key === '__proto__')
+          Object.defineProperty(out, key, {
+            value: rendered,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          })
         else out[key] = rendered
       }
       return out
@@ -95,7 +116,14 @@ function compileNode(value: unknown, pointer: string, depth: number, sink: Sink)
 function compileString(template: string, pointer: string, sink: Sink): Node {
   const scanned = scanTemplate(template)
   if (!Array.isArray(scanned)) {
-    report(sink, new ExpressionError('HS_ERR_EXPR_PARSE', scanned.message, { pointer, expression: template, offset: scanned.offset }))
+    report(
+      sink,
+      new ExpressionError('HS_ERR_EXPR_PARSE', scanned.message, {
+        pointer,
+        expression: template,
+        offset: scanned.offset,
+      }),
+    )
     return { dynamic: false, value: template }
   }
   const exprParts = scanned.filter((part) => part.kind === 'expr')
@@ -114,9 +142,11 @@ function compileString(template: string, pointer: string, sink: Sink): Node {
     }
   }
   if (expressions.length < exprParts.length) return { dynamic: false, value: template }
-  const typed = exprParts.length === 1 && scanned.every((part) => part.kind === 'expr' || part.text.trim() === '')
+  const typed =
+    exprParts.length === 1 && scanned.every((part) => part.kind === 'expr' || part.text.trim() === '')
   const [single] = expressions
-  if (typed && single !== undefined) return { dynamic: true, render: (ctx) => evaluateAt(single, ctx, pointer) }
+  if (typed && single !== undefined)
+    return { dynamic: true, render: (ctx) => evaluateAt(single, ctx, pointer) }
   return { dynamic: true, render: interpolation(scanned, expressions, pointer) }
 }
 
@@ -135,7 +165,11 @@ function asText(value: unknown): string {
   return JSON.stringify(value)
 }
 
-function interpolation(parts: readonly TemplatePart[], expressions: readonly Expression[], pointer: string): (ctx: ExprContext) => unknown {
+function interpolation(
+  parts: readonly TemplatePart[],
+  expressions: readonly Expression[],
+  pointer: string,
+): (ctx: ExprContext) => unknown {
   const texts: string[] = ['']
   for (const part of parts) {
     if (part.kind === 'text') texts[texts.length - 1] += part.text

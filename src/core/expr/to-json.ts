@@ -30,7 +30,8 @@ interface Tally {
 export function toJson(value: unknown): unknown {
   switch (typeof value) {
     case 'string':
-      if (value.length > EXPRESSION_LIMITS.maxResultChars) tooLarge(`more than ${EXPRESSION_LIMITS.maxResultChars} characters (limit maxResultChars)`)
+      if (value.length > EXPRESSION_LIMITS.maxResultChars)
+        tooLarge(`more than ${EXPRESSION_LIMITS.maxResultChars} characters (limit maxResultChars)`)
       return value
     case 'boolean':
       return value
@@ -48,16 +49,20 @@ function unsupported(what: string): never {
 }
 
 function bigintToJson(value: bigint): number | string {
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString()
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+    ? Number(value)
+    : value.toString()
 }
 
 function countChars(tally: Tally, length: number): void {
   tally.chars += length
-  if (tally.chars > EXPRESSION_LIMITS.maxResultChars) tooLarge(`more than ${EXPRESSION_LIMITS.maxResultChars} characters (limit maxResultChars)`)
+  if (tally.chars > EXPRESSION_LIMITS.maxResultChars)
+    tooLarge(`more than ${EXPRESSION_LIMITS.maxResultChars} characters (limit maxResultChars)`)
 }
 
 function setEntry(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
   else target[key] = value
 }
 
@@ -78,7 +83,8 @@ function convert(value: unknown, depth: number, tally: Tally): unknown {
       return bigintToJson(value)
     case 'object':
       if (value === null) return null
-      if (depth >= EXPRESSION_LIMITS.maxResultDepth) tooLarge(`nested more than ${EXPRESSION_LIMITS.maxResultDepth} levels deep (limit maxResultDepth)`)
+      if (depth >= EXPRESSION_LIMITS.maxResultDepth)
+        tooLarge(`nested more than ${EXPRESSION_LIMITS.maxResultDepth} levels deep (limit maxResultDepth)`)
       return convertObject(value, depth + 1, tally)
     default:
       return unsupported(`contains a ${typeof value}`)
@@ -89,7 +95,8 @@ function convertObject(value: object, depth: number, tally: Tally): unknown {
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto === Array.prototype || value instanceof Set) {
     const out: unknown[] = []
-    for (const item of value as Iterable<unknown>) out.push(item === undefined ? null : convert(item, depth, tally))
+    for (const item of value as Iterable<unknown>)
+      out.push(item === undefined ? null : convert(item, depth, tally))
     return out
   }
   if (proto === Object.prototype || proto === null) {
@@ -125,7 +132,8 @@ function convertObject(value: object, depth: number, tally: Tally): unknown {
     const optional = value as unknown as { hasValue(): boolean; value(): unknown }
     return optional.hasValue() ? convert(optional.value(), depth, tally) : null
   }
-  if (value instanceof CEL_CLASSES.UnsignedInt) return bigintToJson((value as unknown as { valueOf(): bigint }).valueOf())
+  if (value instanceof CEL_CLASSES.UnsignedInt)
+    return bigintToJson((value as unknown as { valueOf(): bigint }).valueOf())
   if (value instanceof CEL_CLASSES.Duration) return (value as unknown as { toString(): string }).toString()
   if (value instanceof CEL_CLASSES.Type) return (value as unknown as { name: string }).name
   return unsupported('contains an object that is not a plain map or list')

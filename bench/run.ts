@@ -3,6 +3,7 @@
  * (`process`: WAL, synchronous=NORMAL), each with its physical floor measured in the same run.
  * One JSON line per benchmark on stdout. Select some with `npm run bench -- chain-40 latency`.
  */
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -60,7 +61,7 @@ function floorBatchedRowsPerSec(rows = 200_000): number {
 /** Wall-clock moment the last `bench.mark` action returned: the real end of a child's work. */
 let lastMark = 0
 
-async function setup(docs: WorkflowDoc[], engineOptions: { maxActiveRuns?: number } = {}) {
+async function setup(docs: WorkflowDoc[], engineOptions: { maxActiveRuns?: number; claimBatch?: number } = {}) {
   const store = new SqliteStore({ path: join(dir, `bench-${dbCounter++}.db`) })
   await store.migrate()
   const actions = builtinActions().register({
@@ -142,7 +143,7 @@ async function chain40(): Promise<Record<string, unknown>> {
 async function burnDown(): Promise<Record<string, unknown>> {
   const total = 20_000
   const doc: WorkflowDoc = { id: 'one', steps: [{ id: 'only', uses: 'data.set', with: { ok: true } }] }
-  const { store, engine, wf } = await setup([doc], { maxActiveRuns: 2000 })
+  const { store, engine, wf } = await setup([doc], { maxActiveRuns: 2000, claimBatch: 500 })
   const version = wf('one')!.version
   const now = Date.now()
   const queued = Array.from({ length: total }, (_, i) => ({
@@ -276,11 +277,18 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
 }
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'))
-for (const name of selected.length > 0 ? selected : Object.keys(BENCHMARKS)) {
+const names = selected.length > 0 ? selected : Object.keys(BENCHMARKS)
+for (const name of names) {
   const bench = BENCHMARKS[name]
   if (!bench) {
     process.stderr.write(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(', ')}\n`)
     process.exitCode = 2
+    continue
+  }
+  if (names.length > 1) {
+    // each benchmark in a fresh process: no garbage or JIT state from the previous one
+    const child = spawnSync(process.execPath, [import.meta.filename, name], { stdio: ['ignore', 'inherit', 'inherit'] })
+    if (child.status !== 0) process.exitCode = child.status ?? 1
     continue
   }
   process.stdout.write(`${JSON.stringify(await bench())}\n`)

@@ -48,6 +48,15 @@ export class CommitGroup {
     return promise
   }
 
+  /**
+   * Resolves once every change queued so far (and any write in progress) is committed: the engine
+   * waits on it before starting a step, so no step ever acts on state that is not yet durable.
+   */
+  barrier(): Promise<void> {
+    if (this.#ops.length === 0 && this.#lazy.length === 0) return this.#flushing ?? Promise.resolve()
+    return this.commit()
+  }
+
   /** Writes everything queued so far; resolves when the store has it. */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing

@@ -66,6 +66,7 @@ export class Engine {
   #claiming = false
   #claimAgain = false
   #lastClaimEmpty = false
+  #refillScheduled = false
   #pollTimer: NodeJS.Timeout | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
   #changeToken = -1
@@ -133,6 +134,21 @@ export class Engine {
     this.wake()
   }
 
+  /**
+   * A run finished: claim more once a batch worth of slots is free (or nothing is left running), in
+   * one transaction per event-loop turn, rather than one claim transaction per finished run.
+   */
+  #refill(): void {
+    const free = this.#maxActive - this.#active.size
+    if (this.#active.size > 0 && free < Math.min(this.#claimBatch, Math.ceil(this.#maxActive / 4))) return
+    if (this.#refillScheduled) return
+    this.#refillScheduled = true
+    setImmediate(() => {
+      this.#refillScheduled = false
+      this.wake()
+    })
+  }
+
   /** New work may be due (enqueued in this process, a signal, a resume): claim now. */
   wake(): void {
     if (!this.#started || this.#stopping) return
@@ -192,7 +208,7 @@ export class Engine {
     this.#active.set(run.id, execution)
     void execution.done.then(() => {
       this.#active.delete(run.id)
-      if (!this.#stopping) this.wake()
+      if (!this.#stopping) this.#refill()
       this.#checkIdle()
     })
     if (run.control) execution.stop(run.control)

@@ -29,7 +29,9 @@ export class RunExecution {
   /** Attempts executing now, by `step:iteration`: written as cancelled when the run is cancelled. */
   readonly #inflight = new Map<string, StepAttemptRecord>()
   readonly #signals: RunSignal[]
-  readonly #abort = new AbortController()
+  /** Created on first use: most actions never read their signal. `#abortReason` remembers an early stop. */
+  #abortController: AbortController | undefined
+  #abortReason: unknown
   readonly #backoffTimers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>()
   /** Dependencies of each step not settled yet: a step is decided only once this reaches 0. */
   readonly #openDeps = new Map<string, number>()
@@ -91,7 +93,7 @@ export class RunExecution {
     if (this.#closed || this.#stop === 'cancel' || this.#stop === 'timeout') return
     this.#stop = reason
     if (reason === 'cancel' || reason === 'timeout' || reason === 'lost') {
-      this.#abort.abort(reason)
+      this.#abortRun(reason)
       if (reason === 'lost') return this.#close()
       const status = reason === 'cancel' ? 'cancelled' : 'timed_out'
       const error =
@@ -301,6 +303,8 @@ export class RunExecution {
   async #runStep(step: StepPlan): Promise<void> {
     const waiting = this.#waiting.get(step.id)
     if (waiting) return // resumed through a signal elsewhere
+    await this.#engine.commits.barrier()
+    if (this.#closed) return
     let result: { ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { waiting: true } | { stopped: true }
     if (step.foreachExpr) result = await this.#runForeach(step)
     else result = await this.#runAttempts(step, 0, undefined)
@@ -318,7 +322,9 @@ export class RunExecution {
     const attempts = this.#states.get(step.id)!.attempts
     if (result.ok) {
       this.#settle(step, { status: 'succeeded', output: result.output, attempts })
-      this.#engine.emit({ type: 'step.completed', runId: this.run.id, stepId: step.id, output: result.output })
+      const event = { type: 'step.completed' as const, runId: this.run.id, stepId: step.id, output: result.output }
+      // reported once durable
+      void this.#engine.commits.barrier().then(() => this.#engine.emit(event), () => undefined)
     } else {
       this.#settle(step, { status: 'failed', error: result.error, attempts })
       this.#engine.emit({ type: 'step.failed', runId: this.run.id, stepId: step.id, error: result.error })
@@ -445,7 +451,9 @@ export class RunExecution {
       if (outcome.ok) {
         state.attempts++
         const detail = outcome.logs.length > 0 ? { logs: outcome.logs } : undefined
-        await this.#engine.commits.commit({ op: 'attempt', row: { ...running, status: 'succeeded', output: outcome.value, detail, ...timing } })
+        // queued, not awaited: dependents start behind the commit barrier, and a run that ends here
+        // writes this row and its completion in the same transaction
+        this.#engine.commits.add({ op: 'attempt', row: { ...running, status: 'succeeded', output: outcome.value, detail, ...timing } })
         return { ok: true, output: outcome.value }
       }
       state.attempts++
@@ -517,20 +525,29 @@ export class RunExecution {
     const logs: string[] = []
     // a step without a timeout shares the run's signal; one with a timeout gets its own, chained to it
     const controller = step.timeoutMs === undefined ? undefined : new AbortController()
-    const onRunAbort = (): void => controller?.abort(this.#abort.signal.reason)
-    if (controller) this.#abort.signal.addEventListener('abort', onRunAbort, { once: true })
+    const runSignal = controller ? this.#runSignal() : undefined
+    const onRunAbort = (): void => controller?.abort(runSignal!.reason)
+    if (controller) runSignal!.addEventListener('abort', onRunAbort, { once: true })
     let timer: NodeJS.Timeout | undefined
+    const execution = this
+    let logger: ActionContext['logger'] | undefined
     const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
       if (logs.length < 200) logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
       this.#engine.log(level, message, { runId: this.run.id, stepId: step.id, ...fields })
     }
+    // signal and logger are built only if the action reads them (most trivial actions do not)
     const ctx: ActionContext = {
-      signal: controller ? controller.signal : this.#abort.signal,
+      get signal() {
+        return controller ? controller.signal : execution.#runSignal()
+      },
       idempotencyKey,
-      logger: { info: log('info'), warn: log('warn'), error: log('error') },
+      get logger() {
+        logger ??= { info: log('info'), warn: log('warn'), error: log('error') }
+        return logger
+      },
       run: { id: this.run.id, workflow: this.plan.id, version: this.plan.version, attempt: this.run.attempt },
       step: { id: step.id, iteration, attempt },
-      suspend: (request) => makeSuspension(request),
+      suspend: makeSuspension,
     }
     try {
       const pending = Promise.resolve(action.execute(params, ctx))
@@ -552,7 +569,7 @@ export class RunExecution {
       return { ok: false, error, logs }
     } finally {
       if (timer) clearTimeout(timer)
-      if (controller) this.#abort.signal.removeEventListener('abort', onRunAbort)
+      if (controller) runSignal!.removeEventListener('abort', onRunAbort)
     }
   }
 
@@ -605,6 +622,19 @@ export class RunExecution {
       this.#running--
       this.#maybeSettle()
     }
+  }
+
+  #runSignal(): AbortSignal {
+    if (!this.#abortController) {
+      this.#abortController = new AbortController()
+      if (this.#abortReason !== undefined) this.#abortController.abort(this.#abortReason)
+    }
+    return this.#abortController.signal
+  }
+
+  #abortRun(reason: unknown): void {
+    this.#abortReason ??= reason
+    this.#abortController?.abort(reason)
   }
 
   // ------------------------------------------------------------------ ending
@@ -664,7 +694,7 @@ export class RunExecution {
     if (this.#closed) return
     this.#closed = true
     this.#clearTimers()
-    this.#abort.abort('shutdown')
+    this.#abortRun('shutdown')
     this.#resolveDone()
   }
 

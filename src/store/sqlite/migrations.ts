@@ -93,7 +93,7 @@ CREATE TABLE run_queue (
   available_at INTEGER NOT NULL,
   lease_owner TEXT,
   lease_expires_at INTEGER
-);
+) WITHOUT ROWID;
 CREATE INDEX run_queue_due ON run_queue (available_at);
 CREATE TABLE run_signals (
   id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -145,6 +145,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.#stmts.clear()
+    this.#arrayStmts.clear()
     this.#db.close()
   }
 
@@ -325,25 +326,26 @@ export class SqliteStore implements Store {
 
   async claimRuns(owner: string, limit: number, now: number, leaseMs: number, onlyRunIds?: readonly string[]): Promise<ClaimedRun[]> {
     const only = onlyRunIds ? 'AND run_id IN (SELECT value FROM json_each(?))' : ''
-    const params: SqlValue[] = [owner, now + leaseMs, now, now]
+    // a claimed run's available_at moves to its lease expiry: leased runs are not due, so the scan
+    // below reads due rows only, and a run whose lease lapses becomes due again by itself
+    const params: SqlValue[] = [owner, now + leaseMs, now + leaseMs, now]
     if (onlyRunIds) params.push(JSON.stringify(onlyRunIds))
     params.push(limit)
     return this.#tx(() => {
       const ids = this.#q(
-        `UPDATE run_queue SET lease_owner = ?, lease_expires_at = ?
-         WHERE run_id IN (SELECT run_id FROM run_queue WHERE available_at <= ? AND (lease_owner IS NULL OR lease_expires_at < ?) ${only}
-                          ORDER BY available_at LIMIT ?)
+        `UPDATE run_queue SET lease_owner = ?, lease_expires_at = ?, available_at = ?
+         WHERE run_id IN (SELECT run_id FROM run_queue WHERE available_at <= ? ${only} ORDER BY available_at LIMIT ?)
          RETURNING run_id`,
       )
         .all(...params)
         .map((r) => r.run_id as string)
       if (ids.length === 0) return []
-      const rows = this.#q(
-        `UPDATE workflow_executions SET status = 'running', claim_count = claim_count + 1, started_at = COALESCE(started_at, ?)
-         WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`,
-      ).all(now, JSON.stringify(ids))
+      const rows = this.#claimStatement().all(now, JSON.stringify(ids)) as unknown as SqlValue[][]
+      const columns = this.#claimColumns!
       const claimed: ClaimedRun[] = []
-      for (const row of rows) {
+      for (const values of rows) {
+        const row: Row = {}
+        for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i]!
         const run = toRun(row)
         const fresh = Number(row.claim_count) === 1 && run.attempt === 1
         claimed.push({
@@ -354,6 +356,34 @@ export class SqliteStore implements Store {
       }
       return claimed
     })
+  }
+
+  #claimColumns: string[] | undefined
+  #arrayStmts = new Map<string, SqliteStatement>()
+
+  /** A statement whose rows come back as arrays. */
+  #arrays(sql: string): SqliteStatement {
+    let stmt = this.#arrayStmts.get(sql)
+    if (!stmt) {
+      stmt = this.#db.prepare(sql)
+      stmt.setReturnArrays(true)
+      this.#arrayStmts.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  /** The claim's RETURNING rows come back as arrays: building a row object per column is the slow part of node:sqlite reads. */
+  #claimStatement(): SqliteStatement {
+    const sql = `UPDATE workflow_executions SET status = 'running', claim_count = claim_count + 1, started_at = COALESCE(started_at, ?)
+         WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`
+    let stmt = this.#stmts.get(sql)
+    if (!stmt) {
+      stmt = this.#db.prepare(sql)
+      stmt.setReturnArrays(true)
+      this.#claimColumns = stmt.columns().map((c) => c.name)
+      this.#stmts.set(sql, stmt)
+    }
+    return stmt
   }
 
   #pendingSignals(runId: string): RunSignal[] {
@@ -374,7 +404,7 @@ export class SqliteStore implements Store {
 
   async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
     this.#tx(() => {
-      this.#q('UPDATE run_queue SET lease_expires_at = ? WHERE lease_owner = ?').run(now + leaseMs, owner)
+      this.#q('UPDATE run_queue SET lease_expires_at = ?1, available_at = ?1 WHERE lease_owner = ?2').run(now + leaseMs, owner)
       this.#q('UPDATE workers SET heartbeat_at = ? WHERE id = ?').run(now, owner)
     })
   }
@@ -383,7 +413,7 @@ export class SqliteStore implements Store {
     if (owners.length === 0) return 0
     return this.#tx(() => {
       const r = this.#q(
-        'UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner IN (SELECT value FROM json_each(?))',
+        'UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL, available_at = 0 WHERE lease_owner IN (SELECT value FROM json_each(?))',
       ).run(JSON.stringify(owners))
       this.#q('DELETE FROM workers WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(owners))
       return Number(r.changes)
@@ -396,7 +426,7 @@ export class SqliteStore implements Store {
         `UPDATE workflow_executions SET status = 'queued'
          WHERE status = 'running' AND id IN (SELECT run_id FROM run_queue WHERE lease_owner = ?)`,
       ).run(owner)
-      this.#q('UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?').run(owner)
+      this.#q('UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL, available_at = 0 WHERE lease_owner = ?').run(owner)
       this.#q('DELETE FROM workers WHERE id = ?').run(owner)
     })
   }
@@ -406,11 +436,12 @@ export class SqliteStore implements Store {
     const runIds = new Set<string>()
     for (const op of ops) if (op.op !== 'signal_consumed') runIds.add(op.op === 'attempt' ? op.row.runId : op.runId)
     return this.#tx(() => {
-      const held = new Set(
-        this.#q('SELECT run_id FROM run_queue WHERE lease_owner = ? AND run_id IN (SELECT value FROM json_each(?))')
-          .all(owner, JSON.stringify([...runIds]))
-          .map((r) => r.run_id as string),
-      )
+      const held = new Set<string>()
+      for (const [runId] of this.#arrays('SELECT run_id FROM run_queue WHERE lease_owner = ? AND run_id IN (SELECT value FROM json_each(?))').all(
+        owner,
+        JSON.stringify([...runIds]),
+      ) as unknown as Array<[string]>)
+        held.add(runId)
       const lost = [...runIds].filter((id) => !held.has(id))
       const stats = new Map<string, { n: number; ok: number; bad: number; ms: number; last: number; status: string }>()
       for (const op of ops) {

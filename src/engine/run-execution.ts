@@ -529,7 +529,7 @@ export class RunExecution {
     const onRunAbort = (): void => controller?.abort(runSignal!.reason)
     if (controller) runSignal!.addEventListener('abort', onRunAbort, { once: true })
     let timer: NodeJS.Timeout | undefined
-    const execution = this
+    const sharedSignal = (): AbortSignal => this.#runSignal()
     let logger: ActionContext['logger'] | undefined
     const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
       if (logs.length < 200) logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
@@ -538,7 +538,7 @@ export class RunExecution {
     // signal and logger are built only if the action reads them (most trivial actions do not)
     const ctx: ActionContext = {
       get signal() {
-        return controller ? controller.signal : execution.#runSignal()
+        return controller ? controller.signal : sharedSignal()
       },
       idempotencyKey,
       get logger() {

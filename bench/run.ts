@@ -28,7 +28,9 @@ const round = (n: number, digits = 4): number => Number(n.toFixed(digits))
 /** Floor 1: one raw single-row INSERT committed on its own, same pragmas as the store. */
 function floorSingleCommitMs(samples = 5000): number {
   const db = new DatabaseSync(join(dir, `floor-${dbCounter++}.db`))
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)',
+  )
   const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
   const times: number[] = []
   for (let i = 0; i < samples; i++) {
@@ -45,7 +47,9 @@ function floorSingleCommitMs(samples = 5000): number {
 /** Floor 2: raw rows per second inserted in batches of 1000 per transaction. */
 function floorBatchedRowsPerSec(rows = 200_000): number {
   const db = new DatabaseSync(join(dir, `floor-${dbCounter++}.db`))
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)')
+  db.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)',
+  )
   const insert = db.prepare('INSERT INTO t (v) VALUES (?)')
   const t0 = performance.now()
   for (let i = 0; i < rows; i += 1000) {
@@ -61,7 +65,10 @@ function floorBatchedRowsPerSec(rows = 200_000): number {
 /** Wall-clock moment the last `bench.mark` action returned: the real end of a child's work. */
 let lastMark = 0
 
-async function setup(docs: WorkflowDoc[], engineOptions: { maxActiveRuns?: number; claimBatch?: number } = {}) {
+async function setup(
+  docs: WorkflowDoc[],
+  engineOptions: { maxActiveRuns?: number; claimBatch?: number } = {},
+) {
   const store = new SqliteStore({ path: join(dir, `bench-${dbCounter++}.db`) })
   await store.migrate()
   const actions = builtinActions().register({
@@ -100,7 +107,12 @@ async function chain40(): Promise<Record<string, unknown>> {
   const runsCount = 200
   const doc: WorkflowDoc = {
     id: 'chain',
-    steps: Array.from({ length: steps }, (_, i) => ({ id: `s${i}`, uses: 'data.set', with: { i }, ...(i > 0 ? { needs: [`s${i - 1}`] } : {}) })),
+    steps: Array.from({ length: steps }, (_, i) => ({
+      id: `s${i}`,
+      uses: 'data.set',
+      with: { i },
+      ...(i > 0 ? { needs: [`s${i - 1}`] } : {}),
+    })),
   }
   const { store, engine, runs, wf } = await setup([doc])
   await engine.start()
@@ -194,8 +206,18 @@ async function fanOut(): Promise<Record<string, unknown>> {
     settings: { concurrency: width },
     steps: [
       { id: 'start', uses: 'data.set', with: { go: true } },
-      ...Array.from({ length: width }, (_, i) => ({ id: `c${i}`, needs: ['start'], uses: 'bench.mark', with: { i } })),
-      { id: 'join', needs: Array.from({ length: width }, (_, i) => `c${i}`), uses: 'data.set', with: { done: true } },
+      ...Array.from({ length: width }, (_, i) => ({
+        id: `c${i}`,
+        needs: ['start'],
+        uses: 'bench.mark',
+        with: { i },
+      })),
+      {
+        id: 'join',
+        needs: Array.from({ length: width }, (_, i) => `c${i}`),
+        uses: 'data.set',
+        with: { done: true },
+      },
     ],
   }
   const { store, engine, runs, wf } = await setup([doc])
@@ -221,7 +243,8 @@ async function fanOut(): Promise<Record<string, unknown>> {
     join_latency_p50_ms: round(percentile(latencies, 50)),
     join_latency_p99_ms: round(p99),
     goal_join_p99_ms: 2,
-    measured_from: 'the last child action returning, so it includes committing that child and scheduling the join',
+    measured_from:
+      'the last child action returning, so it includes committing that child and scheduling the join',
     floor_single_commit_ms: round(floor),
     ratio_to_floor: round(p99 / floor, 2),
     cores,
@@ -287,7 +310,9 @@ for (const name of names) {
   }
   if (names.length > 1) {
     // each benchmark in a fresh process: no garbage or JIT state from the previous one
-    const child = spawnSync(process.execPath, [import.meta.filename, name], { stdio: ['ignore', 'inherit', 'inherit'] })
+    const child = spawnSync(process.execPath, [import.meta.filename, name], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
     if (child.status !== 0) process.exitCode = child.status ?? 1
     continue
   }

@@ -19,9 +19,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   connectors: ['core', 'engine', 'mesh', 'connectors'],
   audit: ['core', 'audit'],
   plugins: ['core', 'plugins'],
-  cli: ['core', 'store', 'mesh', 'engine', 'actions', 'triggers', 'connectors', 'audit', 'plugins', 'api', 'cli'],
+  cli: [
+    'core',
+    'store',
+    'mesh',
+    'engine',
+    'actions',
+    'triggers',
+    'connectors',
+    'audit',
+    'plugins',
+    'api',
+    'cli',
+  ],
 }
-const IO_MODULES = /^node:(fs|fs\/promises|child_process|net|http|https|http2|dgram|sqlite|worker_threads|cluster|os|vm)$/
+const IO_MODULES =
+  /^node:(fs|fs\/promises|child_process|net|http|https|http2|dgram|sqlite|worker_threads|cluster|os|vm)$/
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -29,7 +42,8 @@ function files(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name))
 }
 
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g
 
 test('layers import only what DESIGN.md allows', () => {
   const violations: string[] = []
@@ -41,7 +55,8 @@ test('layers import only what DESIGN.md allows', () => {
       const spec = m[1] ?? m[2]!
       if (spec.startsWith('.')) {
         const target = relative(SRC, resolve(file, '..', spec)).split(sep)[0]!
-        if (allowed && !allowed.includes(target)) violations.push(`${relative(SRC, file)} imports ${spec} (${layer} → ${target})`)
+        if (allowed && !allowed.includes(target))
+          violations.push(`${relative(SRC, file)} imports ${spec} (${layer} → ${target})`)
       } else if (layer === 'core' && IO_MODULES.test(spec)) {
         violations.push(`${relative(SRC, file)} imports ${spec}: core does no I/O`)
       }
@@ -51,13 +66,23 @@ test('layers import only what DESIGN.md allows', () => {
 })
 
 test('no eval, Function constructor or vm anywhere in the sources', () => {
-  const offenders = files(SRC).filter((f) => /\beval\s*\(|new\s+Function\s*\(|\bFunction\s*\(\s*['"`]|from\s+['"]node:vm['"]/.test(readFileSync(f, 'utf8')))
-  assert.deepEqual(offenders.map((f) => relative(SRC, f)), [])
+  const offenders = files(SRC).filter((f) =>
+    /\beval\s*\(|new\s+Function\s*\(|\bFunction\s*\(\s*['"`]|from\s+['"]node:vm['"]/.test(
+      readFileSync(f, 'utf8'),
+    ),
+  )
+  assert.deepEqual(
+    offenders.map((f) => relative(SRC, f)),
+    [],
+  )
 })
 
 test('process.env is read only by the entry points', () => {
   const offenders = files(SRC)
     .filter((f) => !relative(SRC, f).startsWith(`cli${sep}`))
     .filter((f) => /process\.env/.test(readFileSync(f, 'utf8')))
-  assert.deepEqual(offenders.map((f) => relative(SRC, f)), [])
+  assert.deepEqual(
+    offenders.map((f) => relative(SRC, f)),
+    [],
+  )
 })

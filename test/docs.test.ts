@@ -12,7 +12,10 @@ test('docs/errors.md lists every error code with its status, and no code that do
     assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${status} \\|`), `${code} missing from docs/errors.md`)
   }
   const documented = [...doc.matchAll(/`(HS_ERR_[A-Z_]+)`/g)].map((m) => m[1]!)
-  assert.deepEqual(documented.filter((c) => !(c in ERROR_CODES)), [])
+  assert.deepEqual(
+    documented.filter((c) => !(c in ERROR_CODES)),
+    [],
+  )
 })
 
 test('the README first screen gives the start and test commands, and the test command is what CI runs', () => {

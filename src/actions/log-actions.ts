@@ -2,7 +2,10 @@ import type { ActionDefinition } from '../core/action.ts'
 import { NonRetryableError } from '../core/errors.ts'
 
 /** `log`: writes a message to the run's log (kept with the step attempt) and outputs it. */
-export const logAction: ActionDefinition<{ message: string; level?: 'info' | 'warn' | 'error'; fields?: Record<string, unknown> }, { message: string }> = {
+export const logAction: ActionDefinition<
+  { message: string; level?: 'info' | 'warn' | 'error'; fields?: Record<string, unknown> },
+  { message: string }
+> = {
   type: 'log',
   description: "Writes a message to the run's log.",
   params: {
@@ -29,7 +32,10 @@ export const failAction: ActionDefinition<{ message?: string; retryable?: boolea
   description: 'Fails the step with a message (to exercise retries and error handling).',
   params: {
     type: 'object',
-    properties: { message: { type: 'string', default: 'failed on purpose' }, retryable: { type: 'boolean', default: true } },
+    properties: {
+      message: { type: 'string', default: 'failed on purpose' },
+      retryable: { type: 'boolean', default: true },
+    },
     additionalProperties: false,
   },
   sideEffects: false,

@@ -4,7 +4,10 @@ import { NonRetryableError } from '../core/errors.ts'
 
 const DURATION = {
   description: 'Duration: `250ms`, `4s`, `5m`, `1h`, or milliseconds',
-  oneOf: [{ type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' }, { type: 'number', minimum: 0 }],
+  oneOf: [
+    { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' },
+    { type: 'number', minimum: 0 },
+  ],
 }
 
 function durationParam(value: string | number, name: string): number {
@@ -17,7 +20,12 @@ function durationParam(value: string | number, name: string): number {
 export const waitSleep: ActionDefinition<{ duration: string | number }, { sleptMs: number }> = {
   type: 'wait.sleep',
   description: 'Waits for a duration before the next step.',
-  params: { type: 'object', properties: { duration: DURATION }, required: ['duration'], additionalProperties: false },
+  params: {
+    type: 'object',
+    properties: { duration: DURATION },
+    required: ['duration'],
+    additionalProperties: false,
+  },
   output: { type: 'object', properties: { sleptMs: { type: 'number' } } },
   sideEffects: false,
   execute: (params, ctx) => {
@@ -30,7 +38,11 @@ export const waitSleep: ActionDefinition<{ duration: string | number }, { sleptM
       }, ms)
       const onAbort = (): void => {
         clearTimeout(timer)
-        reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(`sleep aborted: ${String(ctx.signal.reason)}`))
+        reject(
+          ctx.signal.reason instanceof Error
+            ? ctx.signal.reason
+            : new Error(`sleep aborted: ${String(ctx.signal.reason)}`),
+        )
       }
       ctx.signal.addEventListener('abort', onAbort, { once: true })
     })
@@ -41,7 +53,10 @@ export const waitSleep: ActionDefinition<{ duration: string | number }, { sleptM
  * `wait.signal`: suspends the run (status `waiting`, no worker held) until a signal of this name is
  * delivered (`homeostat runs signal <run> <name>`), then outputs the signal's payload.
  */
-export const waitSignal: ActionDefinition<{ name: string; timeout?: string | number; on_timeout?: 'fail' | 'succeed' }, unknown> = {
+export const waitSignal: ActionDefinition<
+  { name: string; timeout?: string | number; on_timeout?: 'fail' | 'succeed' },
+  unknown
+> = {
   type: 'wait.signal',
   description: 'Suspends the run until a named signal arrives (or the timeout passes); outputs the payload.',
   params: {

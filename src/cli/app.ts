@@ -46,18 +46,31 @@ export async function openApp(config: Config): Promise<App> {
     process.stderr.write(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`)
   }
 
-  const load = (paths?: readonly string[]): Promise<LoadResult> => loadWorkflows((paths ?? config.workflows).filter((p) => existsSync(p) || paths !== undefined), actions)
+  const load = (paths?: readonly string[]): Promise<LoadResult> =>
+    loadWorkflows(
+      (paths ?? config.workflows).filter((p) => existsSync(p) || paths !== undefined),
+      actions,
+    )
 
   async function store1(result: LoadResult, id: string): Promise<WorkflowVersionRecord> {
     const loaded = result.workflows.get(id)!
-    const { version } = await store.putWorkflowVersion(loaded.doc, { hash: loaded.hash, author, sourcePath: loaded.file, now: Date.now() })
+    const { version } = await store.putWorkflowVersion(loaded.doc, {
+      hash: loaded.hash,
+      author,
+      sourcePath: loaded.file,
+      now: Date.now(),
+    })
     return (await store.getWorkflowVersion(id, version))!
   }
 
   function invalid(result: LoadResult): HsError {
-    return new HsError('HS_ERR_WORKFLOW_INVALID', `invalid workflow:\n${result.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`, {
-      details: result.diagnostics,
-    })
+    return new HsError(
+      'HS_ERR_WORKFLOW_INVALID',
+      `invalid workflow:\n${result.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`,
+      {
+        details: result.diagnostics,
+      },
+    )
   }
 
   return {
@@ -71,7 +84,11 @@ export async function openApp(config: Config): Promise<App> {
         const result = await load([ref])
         if (result.diagnostics.length > 0) throw invalid(result)
         const ids = [...result.workflows.keys()]
-        if (ids.length !== 1) throw new HsError('HS_ERR_USAGE', `${ref} holds ${ids.length} workflows (${ids.join(', ')}); run one by id`)
+        if (ids.length !== 1)
+          throw new HsError(
+            'HS_ERR_USAGE',
+            `${ref} holds ${ids.length} workflows (${ids.join(', ')}); run one by id`,
+          )
         return store1(result, ids[0]!)
       }
       const result = await load()
@@ -81,17 +98,29 @@ export async function openApp(config: Config): Promise<App> {
       const stored = await store.getWorkflowVersion(ref)
       if (stored) return stored
       const known = [...result.workflows.keys()].join(', ') || 'none'
-      throw new HsError('HS_ERR_WORKFLOW_NOT_FOUND', `no workflow \`${ref}\` in ${config.workflows.join(', ')} or the store (known: ${known})`)
+      throw new HsError(
+        'HS_ERR_WORKFLOW_NOT_FOUND',
+        `no workflow \`${ref}\` in ${config.workflows.join(', ')} or the store (known: ${known})`,
+      )
     },
     async syncWorkflows() {
       const result = await load()
       let stored = 0
       for (const loaded of result.workflows.values()) {
-        const r = await store.putWorkflowVersion(loaded.doc, { hash: loaded.hash, author, sourcePath: loaded.file, now: Date.now() })
+        const r = await store.putWorkflowVersion(loaded.doc, {
+          hash: loaded.hash,
+          author,
+          sourcePath: loaded.file,
+          now: Date.now(),
+        })
         if (r.created) stored++
       }
       for (const d of result.diagnostics) log('warn', formatDiagnostic(d))
-      return { stored, total: result.workflows.size, invalid: new Set(result.diagnostics.map((d) => d.file)).size }
+      return {
+        stored,
+        total: result.workflows.size,
+        invalid: new Set(result.diagnostics.map((d) => d.file)).size,
+      }
     },
     newEngine(options = {}) {
       const engine = new Engine({

@@ -22,7 +22,10 @@ export interface GlobalOptions {
 }
 
 /** Resolves configuration from the global options, opens the app, runs `fn`, closes the app. */
-export function withApp(program: Command, fn: (app: App, opts: GlobalOptions) => Promise<void>): () => Promise<void> {
+export function withApp(
+  program: Command,
+  fn: (app: App, opts: GlobalOptions) => Promise<void>,
+): () => Promise<void> {
   return async () => {
     const opts = program.opts<GlobalOptions>()
     const config: Config = resolveConfig(opts, process.env, process.cwd())
@@ -37,4 +40,3 @@ export function withApp(program: Command, fn: (app: App, opts: GlobalOptions) =>
 
 /** Commander collector for repeatable options. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value]
-

@@ -38,7 +38,12 @@ export interface Config {
   readonly store: string
   readonly workflows: readonly string[]
   readonly durability: 'process' | 'host'
-  readonly worker: { readonly maxRuns: number; readonly leaseMs: number; readonly pollMs: number; readonly graceMs: number }
+  readonly worker: {
+    readonly maxRuns: number
+    readonly leaseMs: number
+    readonly pollMs: number
+    readonly graceMs: number
+  }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   readonly plugins: readonly string[]
   /** Directory relative plugin paths are resolved against (the config file's). */
@@ -81,37 +86,55 @@ function readConfigFile(file: string): UserConfig {
   if (worker !== undefined) {
     if (typeof worker !== 'object' || worker === null) bad(file, '`worker` must be a mapping')
     for (const key of Object.keys(worker)) {
-      if (!WORKER_KEYS.has(key)) bad(file, `unknown key \`worker.${key}\` (known: ${[...WORKER_KEYS].join(', ')})`)
+      if (!WORKER_KEYS.has(key))
+        bad(file, `unknown key \`worker.${key}\` (known: ${[...WORKER_KEYS].join(', ')})`)
     }
   }
   return data as UserConfig
 }
 
 /** Resolves the configuration for one process. `cwd` and `env` are passed in by the entry point. */
-export function resolveConfig(flags: ConfigFlags, env: Readonly<Record<string, string | undefined>>, cwd: string): Config {
+export function resolveConfig(
+  flags: ConfigFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Config {
   const explicit = flags.config ?? env.HOMEOSTAT_CONFIG
-  const configFile = explicit ? resolve(cwd, explicit) : existsSync(resolve(cwd, 'homeostat.yaml')) ? resolve(cwd, 'homeostat.yaml') : undefined
+  const configFile = explicit
+    ? resolve(cwd, explicit)
+    : existsSync(resolve(cwd, 'homeostat.yaml'))
+      ? resolve(cwd, 'homeostat.yaml')
+      : undefined
   if (explicit && !existsSync(configFile!)) bad('--config', `no such file: ${configFile}`)
   const user: UserConfig = configFile ? readConfigFile(configFile) : {}
   const base = configFile ? dirname(configFile) : cwd
 
   const envWorkflows = env.HOMEOSTAT_WORKFLOWS?.split(/[,:]/).filter(Boolean)
-  const store = flags.store ? resolve(cwd, flags.store) : env.HOMEOSTAT_STORE ? resolve(cwd, env.HOMEOSTAT_STORE) : resolve(base, user.store ?? '.homeostat/homeostat.db')
+  const store = flags.store
+    ? resolve(cwd, flags.store)
+    : env.HOMEOSTAT_STORE
+      ? resolve(cwd, env.HOMEOSTAT_STORE)
+      : resolve(base, user.store ?? '.homeostat/homeostat.db')
   const workflows =
     flags.workflows && flags.workflows.length > 0
       ? flags.workflows.map((w) => resolve(cwd, w))
       : envWorkflows
         ? envWorkflows.map((w) => resolve(cwd, w))
         : (user.workflows ?? ['workflows']).map((w) => resolve(base, w))
-  if (user.plugins !== undefined && !Array.isArray(user.plugins)) bad(configFile ?? 'config', '`plugins` must be a list of module paths or package names')
-  if (user.workflows !== undefined && !Array.isArray(user.workflows)) bad(configFile ?? 'config', '`workflows` must be a list of directories')
+  if (user.plugins !== undefined && !Array.isArray(user.plugins))
+    bad(configFile ?? 'config', '`plugins` must be a list of module paths or package names')
+  if (user.workflows !== undefined && !Array.isArray(user.workflows))
+    bad(configFile ?? 'config', '`workflows` must be a list of directories')
   const durability = (env.HOMEOSTAT_DURABILITY ?? user.durability ?? 'process') as Config['durability']
-  if (durability !== 'process' && durability !== 'host') bad('durability', `must be process or host, not ${String(durability)}`)
+  if (durability !== 'process' && durability !== 'host')
+    bad('durability', `must be process or host, not ${String(durability)}`)
   const logLevel = (env.HOMEOSTAT_LOG_LEVEL ?? user.log_level ?? 'warn') as Config['logLevel']
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) bad('log_level', `must be debug, info, warn or error, not ${logLevel}`)
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    bad('log_level', `must be debug, info, warn or error, not ${logLevel}`)
   const w = user.worker ?? {}
   const maxRuns = Number(env.HOMEOSTAT_WORKER_MAX_RUNS ?? w.max_runs ?? 1000)
-  if (!Number.isInteger(maxRuns) || maxRuns < 1) bad('worker.max_runs', `must be a positive integer, not ${String(w.max_runs)}`)
+  if (!Number.isInteger(maxRuns) || maxRuns < 1)
+    bad('worker.max_runs', `must be a positive integer, not ${String(w.max_runs)}`)
 
   return Object.freeze({
     ...(configFile ? { configFile } : {}),

@@ -11,7 +11,10 @@ export function buildProgram(): Command {
   program
     .name('homeostat')
     .description('Event-driven workflow orchestrator with self-healing built in')
-    .option('--config <file>', 'configuration file (default: ./homeostat.yaml if present; env HOMEOSTAT_CONFIG)')
+    .option(
+      '--config <file>',
+      'configuration file (default: ./homeostat.yaml if present; env HOMEOSTAT_CONFIG)',
+    )
     .option('--store <path>', 'SQLite store file (env HOMEOSTAT_STORE)')
     .option('--workflows <dir>', 'workflow directory, repeatable (env HOMEOSTAT_WORKFLOWS)', collect)
     .option('--json', 'machine-readable output')
@@ -36,9 +39,13 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof HsError) {
       const json = argv.includes('--json')
       if (json) {
-        process.stdout.write(`${JSON.stringify({ error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`)
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`,
+        )
       } else {
-        process.stderr.write(`${paint('red', 'error')}: ${err.message}\n  ${paint('gray', `[${err.code}] ${ERROR_CODES[err.code].fix}`)}\n`)
+        process.stderr.write(
+          `${paint('red', 'error')}: ${err.message}\n  ${paint('gray', `[${err.code}] ${ERROR_CODES[err.code].fix}`)}\n`,
+        )
       }
       return err.code === 'HS_ERR_STORE_SCHEMA' ? EXIT.runFailed : EXIT.badInput
     }

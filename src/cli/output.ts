@@ -44,7 +44,10 @@ export function duration(ms: number | undefined): string {
 
 export function time(ms: number | undefined): string {
   if (ms === undefined) return '-'
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z')
 }
 
 /** A short JSON rendering for table cells and step lines. */
@@ -62,7 +65,10 @@ const width = (s: string): number => Array.from(s.replace(ANSI, '')).length
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))))
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  ').trimEnd()
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c))))
+      .join('  ')
+      .trimEnd()
   return [paint('bold', line(headers)), ...rows.map(line)].join('\n')
 }
 

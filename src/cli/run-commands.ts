@@ -1,7 +1,13 @@
 import type { Command } from 'commander'
 import { readFileSync } from 'node:fs'
 import { HsError } from '../core/errors.ts'
-import { RUN_STATUSES, TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus, type StepAttemptRecord } from '../core/store-port.ts'
+import {
+  RUN_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  type RunRecord,
+  type RunStatus,
+  type StepAttemptRecord,
+} from '../core/store-port.ts'
 import type { EngineEvent } from '../engine/engine-events.ts'
 import type { App } from './app.ts'
 import { collect, EXIT, ExitCode, withApp, type GlobalOptions } from './common.ts'
@@ -16,7 +22,8 @@ function parseInputs(pairs: string[], file: string | undefined): Record<string, 
     } catch (err) {
       throw new HsError('HS_ERR_INPUT_INVALID', `--inputs ${file}: ${(err as Error).message}`)
     }
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new HsError('HS_ERR_INPUT_INVALID', `--inputs ${file}: must hold a JSON object`)
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+      throw new HsError('HS_ERR_INPUT_INVALID', `--inputs ${file}: must hold a JSON object`)
     inputs = data as Record<string, unknown>
   }
   for (const pair of pairs) {
@@ -27,7 +34,10 @@ function parseInputs(pairs: string[], file: string | undefined): Record<string, 
   return inputs
 }
 
-async function runDetails(app: App, runId: string): Promise<{ run: RunRecord; attempts: StepAttemptRecord[] }> {
+async function runDetails(
+  app: App,
+  runId: string,
+): Promise<{ run: RunRecord; attempts: StepAttemptRecord[] }> {
   const run = await app.store.getRun(runId)
   if (!run) throw new HsError('HS_ERR_RUN_NOT_FOUND', `no run ${runId}`)
   return { run, attempts: await app.store.listStepAttempts(runId) }
@@ -44,19 +54,29 @@ function printStepEvent(event: EngineEvent, stepStart: Map<string, number>): voi
       stepStart.set(event.stepId, at)
       return
     case 'step.completed':
-      print(`  ${paint('green', STATUS_ICON.succeeded!)} ${event.stepId.padEnd(18)} ${duration(at - (stepStart.get(event.stepId) ?? at)).padStart(8)}  ${paint('gray', brief(event.output))}`)
+      print(
+        `  ${paint('green', STATUS_ICON.succeeded!)} ${event.stepId.padEnd(18)} ${duration(at - (stepStart.get(event.stepId) ?? at)).padStart(8)}  ${paint('gray', brief(event.output))}`,
+      )
       return
     case 'step.failed':
-      print(`  ${paint('red', STATUS_ICON.failed!)} ${event.stepId.padEnd(18)} ${duration(at - (stepStart.get(event.stepId) ?? at)).padStart(8)}  ${paint('red', event.error?.message ?? '')}`)
+      print(
+        `  ${paint('red', STATUS_ICON.failed!)} ${event.stepId.padEnd(18)} ${duration(at - (stepStart.get(event.stepId) ?? at)).padStart(8)}  ${paint('red', event.error?.message ?? '')}`,
+      )
       return
     case 'step.skipped':
-      print(`  ${paint('gray', `${STATUS_ICON.skipped!} ${event.stepId.padEnd(18)}     skip  ${event.reason}`)}`)
+      print(
+        `  ${paint('gray', `${STATUS_ICON.skipped!} ${event.stepId.padEnd(18)}     skip  ${event.reason}`)}`,
+      )
       return
     case 'step.retrying':
-      print(`  ${paint('yellow', '↻')} ${event.stepId.padEnd(18)} attempt ${event.attempt} failed: ${event.error.message}; retry in ${duration(event.delayMs)}`)
+      print(
+        `  ${paint('yellow', '↻')} ${event.stepId.padEnd(18)} attempt ${event.attempt} failed: ${event.error.message}; retry in ${duration(event.delayMs)}`,
+      )
       return
     case 'step.waiting':
-      print(`  ${paint('magenta', STATUS_ICON.waiting!)} ${event.stepId.padEnd(18)}  waiting for signal \`${event.signal}\``)
+      print(
+        `  ${paint('magenta', STATUS_ICON.waiting!)} ${event.stepId.padEnd(18)}  waiting for signal \`${event.signal}\``,
+      )
       return
     default:
       return
@@ -75,27 +95,41 @@ export function registerRunCommands(program: Command): void {
         const workflow = await app.resolveWorkflow(ref)
         const inputs = parseInputs(cmd.input, cmd.inputs)
         const runId = await app.runs.submit(workflow, inputs, { type: 'manual', source: 'cli' })
-        const liveWorkers = (await app.store.listWorkers()).filter((w) => Date.now() - w.heartbeatAt < app.config.worker.leaseMs)
+        const liveWorkers = (await app.store.listWorkers()).filter(
+          (w) => Date.now() - w.heartbeatAt < app.config.worker.leaseMs,
+        )
         if (!cmd.wait && liveWorkers.length > 0) {
-          if (opts.json) printJson({ runId, status: 'queued', workflow: workflow.workflowId, version: workflow.version })
-          else print(`queued run ${runId} of ${workflow.workflowId} v${workflow.version}; a worker will execute it (\`homeostat runs show ${runId}\`)`)
+          if (opts.json)
+            printJson({ runId, status: 'queued', workflow: workflow.workflowId, version: workflow.version })
+          else
+            print(
+              `queued run ${runId} of ${workflow.workflowId} v${workflow.version}; a worker will execute it (\`homeostat runs show ${runId}\`)`,
+            )
           return
         }
         const engine = app.newEngine({ onlyRunIds: [runId] })
         const stepStart = new Map<string, number>()
         if (!opts.json) {
-          print(`${paint('cyan', '▶')} ${workflow.workflowId} v${workflow.version}  run ${paint('bold', runId)}`)
+          print(
+            `${paint('cyan', '▶')} ${workflow.workflowId} v${workflow.version}  run ${paint('bold', runId)}`,
+          )
           if (cmd.wait) engine.onEvent((e) => e.runId === runId && printStepEvent(e, stepStart))
         }
         let poll: NodeJS.Timeout | undefined
         const finished = new Promise<void>((resolve) => {
           engine.onEvent((e) => {
-            if (e.runId === runId && e.type.startsWith('workflow.') && e.type !== 'workflow.started') resolve()
+            if (e.runId === runId && e.type.startsWith('workflow.') && e.type !== 'workflow.started')
+              resolve()
           })
           // another worker may have claimed the run first: follow it through the store
           poll = setInterval(() => {
             void app.store.getRun(runId).then((r) => {
-              if (engine.activeRuns === 0 && r && (TERMINAL_RUN_STATUSES.has(r.status) || r.status === 'waiting' || r.status === 'paused')) resolve()
+              if (
+                engine.activeRuns === 0 &&
+                r &&
+                (TERMINAL_RUN_STATUSES.has(r.status) || r.status === 'waiting' || r.status === 'paused')
+              )
+                resolve()
             })
           }, 250)
         })
@@ -112,10 +146,13 @@ export function registerRunCommands(program: Command): void {
         if (opts.json) printJson({ ...run, steps: attempts })
         else {
           const icon = STATUS_ICON[run.status] ?? '?'
-          print(`${run.status === 'succeeded' ? paint('green', icon) : paint('red', icon)} ${status(run.status)} in ${duration(run.durationMs)}`)
+          print(
+            `${run.status === 'succeeded' ? paint('green', icon) : paint('red', icon)} ${status(run.status)} in ${duration(run.durationMs)}`,
+          )
           if (run.status === 'succeeded') print(`output: ${JSON.stringify(run.output, null, 2)}`)
           else if (run.error) print(`${paint('red', 'error')}: ${run.error.message}`)
-          if (run.status === 'waiting') print(`waiting for a signal: \`homeostat runs signal ${runId} <name>\``)
+          if (run.status === 'waiting')
+            print(`waiting for a signal: \`homeostat runs signal ${runId} <name>\``)
         }
         throw new ExitCode(exitFor(run))
       })(),
@@ -127,23 +164,43 @@ export function registerRunCommands(program: Command): void {
     .command('list')
     .description('list runs, newest first')
     .option('--workflow <id>', 'only runs of this workflow')
-    .option('--status <status>', `only runs in this status (${RUN_STATUSES.join(', ')}), repeatable`, collect, [])
+    .option(
+      '--status <status>',
+      `only runs in this status (${RUN_STATUSES.join(', ')}), repeatable`,
+      collect,
+      [],
+    )
     .option('--limit <n>', 'how many (default 20)', '20')
     .option('--before <run-id>', 'page: runs older than this one')
     .action((cmd: { workflow?: string; status: string[]; limit: string; before?: string }) =>
       withApp(program, async (app, opts) => {
         for (const s of cmd.status) {
-          if (!(RUN_STATUSES as readonly string[]).includes(s)) throw new HsError('HS_ERR_USAGE', `--status ${s}: use one of ${RUN_STATUSES.join(', ')}`)
+          if (!(RUN_STATUSES as readonly string[]).includes(s))
+            throw new HsError('HS_ERR_USAGE', `--status ${s}: use one of ${RUN_STATUSES.join(', ')}`)
         }
         const limit = Number(cmd.limit)
-        if (!Number.isInteger(limit) || limit < 1) throw new HsError('HS_ERR_USAGE', `--limit ${cmd.limit}: must be a positive integer`)
-        const list = await app.store.listRuns({ workflowId: cmd.workflow, status: cmd.status as RunStatus[], limit, before: cmd.before })
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new HsError('HS_ERR_USAGE', `--limit ${cmd.limit}: must be a positive integer`)
+        const list = await app.store.listRuns({
+          workflowId: cmd.workflow,
+          status: cmd.status as RunStatus[],
+          limit,
+          before: cmd.before,
+        })
         if (opts.json) return printJson(list)
         if (list.length === 0) return print('no runs')
         print(
           table(
             ['RUN', 'WORKFLOW', 'VER', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION'],
-            list.map((r) => [r.id, r.workflowId, String(r.workflowVersion), status(r.status), r.trigger.type, time(r.createdAt), duration(r.durationMs)]),
+            list.map((r) => [
+              r.id,
+              r.workflowId,
+              String(r.workflowVersion),
+              status(r.status),
+              r.trigger.type,
+              time(r.createdAt),
+              duration(r.durationMs),
+            ]),
           ),
         )
         if (list.length === limit) print(paint('gray', `more: --before ${list.at(-1)!.id}`))
@@ -162,7 +219,9 @@ export function registerRunCommands(program: Command): void {
         print(`status    ${status(run.status)}${run.attempt > 1 ? ` (run attempt ${run.attempt})` : ''}`)
         print(`trigger   ${JSON.stringify(run.trigger)}`)
         print(`inputs    ${JSON.stringify(run.inputs)}`)
-        print(`created   ${time(run.createdAt)}   started ${time(run.startedAt)}   ended ${time(run.endedAt)}   duration ${duration(run.durationMs)}`)
+        print(
+          `created   ${time(run.createdAt)}   started ${time(run.startedAt)}   ended ${time(run.endedAt)}   duration ${duration(run.durationMs)}`,
+        )
         if (run.error) print(`error     ${paint('red', run.error.message)}`)
         if (run.output !== undefined) print(`output    ${JSON.stringify(run.output)}`)
         print()
@@ -177,14 +236,23 @@ export function registerRunCommands(program: Command): void {
               status(a.status),
               time(a.startedAt),
               duration(a.durationMs),
-              a.error ? paint('red', brief(a.error.message, 60)) : a.status === 'skipped' ? brief((a.detail as { reason?: string })?.reason, 60) : '',
+              a.error
+                ? paint('red', brief(a.error.message, 60))
+                : a.status === 'skipped'
+                  ? brief((a.detail as { reason?: string })?.reason, 60)
+                  : '',
             ]),
           ),
         )
         for (const a of attempts) {
           if (a.status === 'skipped') continue
           print()
-          print(paint('bold', `${a.stepId}${a.iteration >= 0 ? `[${a.iteration}]` : ''} try ${a.attempt}  ${a.idempotencyKey ? paint('gray', `key ${a.idempotencyKey}`) : ''}`))
+          print(
+            paint(
+              'bold',
+              `${a.stepId}${a.iteration >= 0 ? `[${a.iteration}]` : ''} try ${a.attempt}  ${a.idempotencyKey ? paint('gray', `key ${a.idempotencyKey}`) : ''}`,
+            ),
+          )
           if (a.input !== undefined) print(`  input   ${JSON.stringify(a.input)}`)
           if (a.output !== undefined) print(`  output  ${JSON.stringify(a.output)}`)
           if (a.error) print(`  error   ${paint('red', `${a.error.name}: ${a.error.message}`)}`)
@@ -203,7 +271,10 @@ export function registerRunCommands(program: Command): void {
           await app.runs[name](runId)
           const run = (await app.store.getRun(runId))!
           if (opts.json) printJson({ runId, action: name, status: run.status, control: run.control })
-          else print(`${name}: run ${runId} is now ${status(run.status)}${run.control ? ` (${run.control} requested from its worker)` : ''}`)
+          else
+            print(
+              `${name}: run ${runId} is now ${status(run.status)}${run.control ? ` (${run.control} requested from its worker)` : ''}`,
+            )
         })(),
       )
   }

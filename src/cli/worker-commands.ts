@@ -20,7 +20,9 @@ export function registerWorkerCommands(program: Command): void {
         if (!opts.json) {
           print(`${paint('cyan', 'homeostat worker')} ${engine.id}`)
           print(`  store     ${app.config.store} (durability: ${app.config.durability})`)
-          print(`  workflows ${synced.total} loaded from ${app.config.workflows.join(', ')}${synced.stored ? `, ${synced.stored} new version(s) stored` : ''}${synced.invalid ? paint('red', `, ${synced.invalid} invalid file(s)`) : ''}`)
+          print(
+            `  workflows ${synced.total} loaded from ${app.config.workflows.join(', ')}${synced.stored ? `, ${synced.stored} new version(s) stored` : ''}${synced.invalid ? paint('red', `, ${synced.invalid} invalid file(s)`) : ''}`,
+          )
         }
         let stopping: Promise<void> | undefined
         const stop = (): Promise<void> => (stopping ??= engine.stop({ graceMs: app.config.worker.graceMs }))

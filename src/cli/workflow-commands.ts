@@ -13,20 +13,34 @@ import { duration, paint, print, printJson, table, time } from './output.ts'
 export function registerWorkflowCommands(program: Command): void {
   program
     .command('validate [paths...]')
-    .description('validate workflow files (default: the configured directories); every problem at file:line:column')
+    .description(
+      'validate workflow files (default: the configured directories); every problem at file:line:column',
+    )
     .action(async (paths: string[]) => {
       const opts = program.opts<GlobalOptions>()
       const config = resolveConfig(opts, process.env, process.cwd())
       const targets = paths.length > 0 ? paths : config.workflows.filter((p) => existsSync(p))
-      if (targets.length === 0) throw new HsError('HS_ERR_USAGE', `nothing to validate: no paths given and none of ${config.workflows.join(', ')} exists`)
+      if (targets.length === 0)
+        throw new HsError(
+          'HS_ERR_USAGE',
+          `nothing to validate: no paths given and none of ${config.workflows.join(', ')} exists`,
+        )
       // validation reads files only: the store is not opened, so nothing stored can change
       const actions = builtinActions()
       await loadPlugins(config.plugins, config.baseDir, actions)
       const result = await loadWorkflows(targets, actions)
       if (opts.json) {
-        printJson({ valid: result.diagnostics.length === 0, files: result.files, workflows: [...result.workflows.keys()], diagnostics: result.diagnostics })
+        printJson({
+          valid: result.diagnostics.length === 0,
+          files: result.files,
+          workflows: [...result.workflows.keys()],
+          diagnostics: result.diagnostics,
+        })
       } else {
-        for (const d of result.diagnostics) print(`${paint('red', '✗')} ${formatDiagnostic({ ...d, file: relative(process.cwd(), d.file) || d.file })}`)
+        for (const d of result.diagnostics)
+          print(
+            `${paint('red', '✗')} ${formatDiagnostic({ ...d, file: relative(process.cwd(), d.file) || d.file })}`,
+          )
         const bad = new Set(result.diagnostics.map((d) => d.file)).size
         const summary = `${result.files.length} file(s), ${result.workflows.size} valid workflow(s)${bad > 0 ? `, ${bad} file(s) with ${result.diagnostics.length} problem(s)` : ''}`
         print(bad > 0 ? paint('red', summary) : `${paint('green', '✓')} ${summary}`)
@@ -56,7 +70,13 @@ export function registerWorkflowCommands(program: Command): void {
             enabled: s ? s.enabled : file?.doc.enabled !== false,
             triggers: (file?.doc.triggers ?? latest?.definition.triggers ?? []).map((t) => t.type),
             file: file?.file ?? s?.sourcePath,
-            stats: s?.stats ?? { executions: 0, succeeded: 0, failed: 0, averageRuntimeMs: 0, successRate: 0 },
+            stats: s?.stats ?? {
+              executions: 0,
+              succeeded: 0,
+              failed: 0,
+              averageRuntimeMs: 0,
+              successRate: 0,
+            },
           })
         }
         if (opts.json) return printJson(rows)
@@ -67,7 +87,9 @@ export function registerWorkflowCommands(program: Command): void {
             rows.map((r) => [
               r.id,
               r.name,
-              r.version === undefined ? paint('gray', 'new') : `${r.version}${r.changedSinceStored ? paint('yellow', '*') : ''}`,
+              r.version === undefined
+                ? paint('gray', 'new')
+                : `${r.version}${r.changedSinceStored ? paint('yellow', '*') : ''}`,
               r.enabled ? 'yes' : paint('yellow', 'no'),
               r.triggers.join(',') || '-',
               String(r.stats.executions),
@@ -77,8 +99,17 @@ export function registerWorkflowCommands(program: Command): void {
             ]),
           ),
         )
-        if (rows.some((r) => r.changedSinceStored)) print(paint('gray', '* the file changed since the stored version; the next run stores a new version'))
-        if (loaded.diagnostics.length > 0) print(paint('red', `${new Set(loaded.diagnostics.map((d) => d.file)).size} file(s) invalid: run \`homeostat validate\``))
+        if (rows.some((r) => r.changedSinceStored))
+          print(
+            paint('gray', '* the file changed since the stored version; the next run stores a new version'),
+          )
+        if (loaded.diagnostics.length > 0)
+          print(
+            paint(
+              'red',
+              `${new Set(loaded.diagnostics.map((d) => d.file)).size} file(s) invalid: run \`homeostat validate\``,
+            ),
+          )
       }),
     )
 
@@ -90,10 +121,23 @@ export function registerWorkflowCommands(program: Command): void {
         const loaded = await app.load()
         const file = loaded.workflows.get(id)
         const stored = await app.store.getWorkflowVersion(id)
-        if (!file && !stored) throw new HsError('HS_ERR_WORKFLOW_NOT_FOUND', `no workflow \`${id}\` (known: ${[...loaded.workflows.keys()].join(', ') || 'none'})`)
-        const doc = file ? { ...file.doc, ...(stored && stored.hash === file.hash ? { version: stored.version } : {}) } : stored!.definition
+        if (!file && !stored)
+          throw new HsError(
+            'HS_ERR_WORKFLOW_NOT_FOUND',
+            `no workflow \`${id}\` (known: ${[...loaded.workflows.keys()].join(', ') || 'none'})`,
+          )
+        const doc = file
+          ? { ...file.doc, ...(stored && stored.hash === file.hash ? { version: stored.version } : {}) }
+          : stored!.definition
         const summary = (await app.store.listWorkflows()).find((w) => w.id === id)
-        if (opts.json) return printJson({ workflow: doc, file: file?.file, storedVersion: stored?.version, enabled: summary?.enabled, stats: summary?.stats })
+        if (opts.json)
+          return printJson({
+            workflow: doc,
+            file: file?.file,
+            storedVersion: stored?.version,
+            enabled: summary?.enabled,
+            stats: summary?.stats,
+          })
         const header = [
           `# file: ${file ? relative(process.cwd(), file.file) : '(store only)'}`,
           `# stored version: ${stored ? stored.version : 'none yet'}${file && stored && stored.hash !== file.hash ? ' (file changed since)' : ''}`,

@@ -42,7 +42,12 @@ export interface ActionContext {
   /** Stable across retries and crash recovery: `runId:stepId:iteration`. */
   readonly idempotencyKey: string
   readonly logger: ActionLogger
-  readonly run: { readonly id: string; readonly workflow: string; readonly version: number; readonly attempt: number }
+  readonly run: {
+    readonly id: string
+    readonly workflow: string
+    readonly version: number
+    readonly attempt: number
+  }
   readonly step: { readonly id: string; readonly iteration: number; readonly attempt: number }
   /** When the step resumes after a suspension, the signal payload it was woken with. */
   readonly resumed?: { readonly signal: string; readonly payload: unknown; readonly timedOut: boolean }

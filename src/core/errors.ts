@@ -4,24 +4,57 @@
  */
 
 export const ERROR_CODES = {
-  HS_ERR_WORKFLOW_INVALID: { status: 400, fix: 'Fix the listed problems in the workflow file; `homeostat validate` shows them all.' },
-  HS_ERR_WORKFLOW_NOT_FOUND: { status: 404, fix: 'Check the id with `homeostat list`, or pass a path to a workflow file.' },
+  HS_ERR_WORKFLOW_INVALID: {
+    status: 400,
+    fix: 'Fix the listed problems in the workflow file; `homeostat validate` shows them all.',
+  },
+  HS_ERR_WORKFLOW_NOT_FOUND: {
+    status: 404,
+    fix: 'Check the id with `homeostat list`, or pass a path to a workflow file.',
+  },
   HS_ERR_WORKFLOW_DISABLED: { status: 409, fix: 'Enable the workflow (`enabled: true`) before running it.' },
-  HS_ERR_INPUT_INVALID: { status: 400, fix: "Pass inputs that match the workflow's `inputs` schema (`homeostat show <id>`)." },
+  HS_ERR_INPUT_INVALID: {
+    status: 400,
+    fix: "Pass inputs that match the workflow's `inputs` schema (`homeostat show <id>`).",
+  },
   HS_ERR_RUN_NOT_FOUND: { status: 404, fix: 'Check the run id with `homeostat runs list`.' },
-  HS_ERR_RUN_STATE: { status: 409, fix: 'The run is not in a state that allows this; `homeostat runs show <id>` shows its state.' },
+  HS_ERR_RUN_STATE: {
+    status: 409,
+    fix: 'The run is not in a state that allows this; `homeostat runs show <id>` shows its state.',
+  },
   HS_ERR_EXPR_PARSE: { status: 400, fix: 'Correct the CEL expression at the position shown.' },
-  HS_ERR_EXPR_LIMIT: { status: 400, fix: 'Shorten or simplify the expression; limits are listed in docs/expressions.md.' },
-  HS_ERR_EXPR_EVAL: { status: 422, fix: 'The expression failed on this data; check the fields it reads exist and have the expected types.' },
-  HS_ERR_EXPR_BUDGET: { status: 422, fix: 'The expression used more than its evaluation budget; reduce the work it does.' },
+  HS_ERR_EXPR_LIMIT: {
+    status: 400,
+    fix: 'Shorten or simplify the expression; limits are listed in docs/expressions.md.',
+  },
+  HS_ERR_EXPR_EVAL: {
+    status: 422,
+    fix: 'The expression failed on this data; check the fields it reads exist and have the expected types.',
+  },
+  HS_ERR_EXPR_BUDGET: {
+    status: 422,
+    fix: 'The expression used more than its evaluation budget; reduce the work it does.',
+  },
   HS_ERR_ACTION_UNKNOWN: { status: 400, fix: 'Use an action listed by `homeostat actions`.' },
   HS_ERR_ACTION_PARAMS: { status: 400, fix: "Pass `with` parameters that match the action's schema." },
   HS_ERR_STEP_TIMEOUT: { status: 504, fix: 'Raise the step `timeout`, or make the action faster.' },
   HS_ERR_RUN_TIMEOUT: { status: 504, fix: 'Raise `settings.timeout`, or make the workflow faster.' },
-  HS_ERR_STEP_FAILED: { status: 500, fix: 'See the step error; `on_error: continue` lets the run go on past it.' },
-  HS_ERR_STEP_INTERRUPTED: { status: 500, fix: 'The process running this step died repeatedly; check the action for crashes or memory use.' },
-  HS_ERR_CONFIG_INVALID: { status: 400, fix: 'Fix the configuration key named in the message (homeostat.yaml, HOMEOSTAT_* or a flag).' },
-  HS_ERR_STORE_SCHEMA: { status: 500, fix: 'The store was written by a newer homeostat; upgrade, or point --store at another file.' },
+  HS_ERR_STEP_FAILED: {
+    status: 500,
+    fix: 'See the step error; `on_error: continue` lets the run go on past it.',
+  },
+  HS_ERR_STEP_INTERRUPTED: {
+    status: 500,
+    fix: 'The process running this step died repeatedly; check the action for crashes or memory use.',
+  },
+  HS_ERR_CONFIG_INVALID: {
+    status: 400,
+    fix: 'Fix the configuration key named in the message (homeostat.yaml, HOMEOSTAT_* or a flag).',
+  },
+  HS_ERR_STORE_SCHEMA: {
+    status: 500,
+    fix: 'The store was written by a newer homeostat; upgrade, or point --store at another file.',
+  },
   HS_ERR_USAGE: { status: 400, fix: 'See `homeostat --help` for the command and its options.' },
 } as const
 

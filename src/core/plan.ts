@@ -58,7 +58,13 @@ export interface WorkflowPlan {
 }
 
 export const DEFAULT_RUN_CONCURRENCY = 10
-const NO_RETRY: ResolvedRetry = { attempts: 1, backoff: 'exponential', delayMs: 1000, maxDelayMs: 60_000, jitter: 0.2 }
+const NO_RETRY: ResolvedRetry = {
+  attempts: 1,
+  backoff: 'exponential',
+  delayMs: 1000,
+  maxDelayMs: 60_000,
+  jitter: 0.2,
+}
 
 function durationOf(value: unknown, where: string): number | undefined {
   if (value === undefined) return undefined
@@ -67,7 +73,11 @@ function durationOf(value: unknown, where: string): number | undefined {
   return ms
 }
 
-function resolveRetry(policy: RetryPolicy | undefined, fallback: ResolvedRetry, where: string): ResolvedRetry {
+function resolveRetry(
+  policy: RetryPolicy | undefined,
+  fallback: ResolvedRetry,
+  where: string,
+): ResolvedRetry {
   if (!policy) return fallback
   return {
     attempts: policy.attempts ?? (fallback.attempts > 1 ? fallback.attempts : 3),
@@ -86,11 +96,15 @@ function edgeOf(need: string | { step: string; when?: string }): StepEdge {
 }
 
 /** Orders steps so every step follows its dependencies (Kahn), keeping document order among peers. */
-function topologicalOrder(steps: readonly StepSpec[], needsOf: (s: StepSpec) => readonly StepEdge[]): StepSpec[] {
+function topologicalOrder(
+  steps: readonly StepSpec[],
+  needsOf: (s: StepSpec) => readonly StepEdge[],
+): StepSpec[] {
   const byId = new Map(steps.map((s) => [s.id, s]))
   const remaining = new Map(steps.map((s) => [s.id, needsOf(s).length]))
   const dependents = new Map<string, string[]>()
-  for (const s of steps) for (const e of needsOf(s)) dependents.set(e.step, [...(dependents.get(e.step) ?? []), s.id])
+  for (const s of steps)
+    for (const e of needsOf(s)) dependents.set(e.step, [...(dependents.get(e.step) ?? []), s.id])
   const ready = steps.filter((s) => remaining.get(s.id) === 0).map((s) => s.id)
   const order: StepSpec[] = []
   while (ready.length > 0) {
@@ -112,7 +126,8 @@ export function compilePlan(doc: WorkflowDoc, version: number): WorkflowPlan {
   const edges = new Map<string, StepEdge[]>(doc.steps.map((s) => [s.id, (s.needs ?? []).map(edgeOf)]))
   const ordered = topologicalOrder(doc.steps, (s) => edges.get(s.id)!)
   const dependents = new Map<string, string[]>()
-  for (const s of ordered) for (const e of edges.get(s.id)!) dependents.set(e.step, [...(dependents.get(e.step) ?? []), s.id])
+  for (const s of ordered)
+    for (const e of edges.get(s.id)!) dependents.set(e.step, [...(dependents.get(e.step) ?? []), s.id])
 
   const steps: StepPlan[] = ordered.map((spec, index) => ({
     id: spec.id,
@@ -157,7 +172,11 @@ export function compilePlan(doc: WorkflowDoc, version: number): WorkflowPlan {
 export function backoffDelay(retry: ResolvedRetry, retryNumber: number, random: number): number {
   const n = Math.max(1, retryNumber)
   const base =
-    retry.backoff === 'fixed' ? retry.delayMs : retry.backoff === 'linear' ? retry.delayMs * n : retry.delayMs * 2 ** (n - 1)
+    retry.backoff === 'fixed'
+      ? retry.delayMs
+      : retry.backoff === 'linear'
+        ? retry.delayMs * n
+        : retry.delayMs * 2 ** (n - 1)
   const capped = Math.min(base, retry.maxDelayMs)
   const spread = capped * retry.jitter * (random * 2 - 1)
   return Math.max(0, Math.round(capped + spread))

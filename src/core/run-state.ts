@@ -80,7 +80,9 @@ export function decide(
     let skipReason: string | undefined
     try {
       for (const edge of step.needs) {
-        const dep = skippedNow.has(edge.step) ? { status: 'skipped' as const, attempts: 0 } : states.get(edge.step)!
+        const dep = skippedNow.has(edge.step)
+          ? { status: 'skipped' as const, attempts: 0 }
+          : states.get(edge.step)!
         if (!SETTLED.has(dep.status)) {
           blocked = true
           break

@@ -18,7 +18,12 @@ export const RUN_STATUSES = [
   'timed_out',
 ] as const
 export type RunStatus = (typeof RUN_STATUSES)[number]
-export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out'])
+export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set([
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+])
 
 export const STEP_STATUSES = [
   'running',
@@ -185,7 +190,10 @@ export interface Store {
 
   // workflows
   /** Stores a new version when the content hash differs from the latest; returns the version in force. */
-  putWorkflowVersion(doc: WorkflowDoc, meta: { hash: string; author: string; sourcePath?: string; now: number }): Promise<{ version: number; created: boolean }>
+  putWorkflowVersion(
+    doc: WorkflowDoc,
+    meta: { hash: string; author: string; sourcePath?: string; now: number },
+  ): Promise<{ version: number; created: boolean }>
   getWorkflowVersion(id: string, version?: number): Promise<WorkflowVersionRecord | undefined>
   listWorkflowVersions(id: string): Promise<Omit<WorkflowVersionRecord, 'definition'>[]>
   listWorkflows(): Promise<WorkflowSummary[]>
@@ -202,7 +210,13 @@ export interface Store {
   unregisterWorker(id: string): Promise<void>
   listWorkers(): Promise<WorkerInfo[]>
   /** Claims up to `limit` runs that are due and unleased (or whose lease expired); marks them running. */
-  claimRuns(owner: string, limit: number, now: number, leaseMs: number, onlyRunIds?: readonly string[]): Promise<ClaimedRun[]>
+  claimRuns(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    onlyRunIds?: readonly string[],
+  ): Promise<ClaimedRun[]>
   /** Extends the lease of every run this owner holds and its worker heartbeat. */
   renewLeases(owner: string, now: number, leaseMs: number): Promise<void>
   /** Frees leases held by owners known to be dead (e.g. a local pid that no longer exists). */

@@ -6,13 +6,35 @@ import type { ErrorRecord } from '../core/errors.ts'
  */
 export type EngineEvent =
   | { type: 'workflow.started'; runId: string; workflowId: string; resumed: boolean }
-  | { type: 'workflow.completed' | 'workflow.failed' | 'workflow.cancelled' | 'workflow.timed_out'; runId: string; workflowId: string; status: string; output?: unknown; error?: ErrorRecord; durationMs: number }
+  | {
+      type: 'workflow.completed' | 'workflow.failed' | 'workflow.cancelled' | 'workflow.timed_out'
+      runId: string
+      workflowId: string
+      status: string
+      output?: unknown
+      error?: ErrorRecord
+      durationMs: number
+    }
   | { type: 'workflow.waiting' | 'workflow.paused'; runId: string; workflowId: string; wakeAt?: number }
-  | { type: 'step.started'; runId: string; stepId: string; iteration: number; attempt: number; input: unknown }
+  | {
+      type: 'step.started'
+      runId: string
+      stepId: string
+      iteration: number
+      attempt: number
+      input: unknown
+    }
   | { type: 'step.completed'; runId: string; stepId: string; output: unknown }
   | { type: 'step.failed'; runId: string; stepId: string; error?: ErrorRecord }
   | { type: 'step.skipped'; runId: string; stepId: string; reason: string }
-  | { type: 'step.retrying'; runId: string; stepId: string; attempt: number; delayMs: number; error: ErrorRecord }
+  | {
+      type: 'step.retrying'
+      runId: string
+      stepId: string
+      attempt: number
+      delayMs: number
+      error: ErrorRecord
+    }
   | { type: 'step.waiting'; runId: string; stepId: string; signal: string; until?: number }
 
 export type EngineEventType = EngineEvent['type']

@@ -126,9 +126,18 @@ export class Engine {
     if (this.#started) return
     this.#started = true
     const now = this.#clock.now()
-    await this.#store.registerWorker({ id: this.id, host: hostname(), pid: process.pid, startedAt: now, heartbeatAt: now })
+    await this.#store.registerWorker({
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: now,
+      heartbeatAt: now,
+    })
     await this.#releaseDeadOwners()
-    this.#heartbeatTimer = setInterval(() => void this.#heartbeat(), Math.max(50, Math.floor(this.#leaseMs / 3)))
+    this.#heartbeatTimer = setInterval(
+      () => void this.#heartbeat(),
+      Math.max(50, Math.floor(this.#leaseMs / 3)),
+    )
     this.#pollTimer = setInterval(() => void this.#poll(), this.#pollMs)
     this.#heartbeatTimer.unref()
     this.wake()
@@ -167,7 +176,13 @@ export class Engine {
         const free = this.#maxActive - this.#active.size
         if (free <= 0 || this.#stopping) break
         const want = Math.min(free, this.#claimBatch)
-        const claimed = await this.#store.claimRuns(this.id, want, this.#clock.now(), this.#leaseMs, this.#only)
+        const claimed = await this.#store.claimRuns(
+          this.id,
+          want,
+          this.#clock.now(),
+          this.#leaseMs,
+          this.#only,
+        )
         this.#lastClaimEmpty = claimed.length === 0
         for (const c of claimed) await this.#startRun(c)
         if (claimed.length === want) this.#claimAgain = true
@@ -200,8 +215,23 @@ export class Engine {
     } catch (err) {
       const now = this.#clock.now()
       const error = { name: 'Error', message: `cannot execute: ${(err as Error).message}` }
-      await this.commits.commit({ op: 'run_finished', runId: run.id, workflowId: run.workflowId, status: 'failed', error, endedAt: now, durationMs: 0 })
-      this.#emit({ type: 'workflow.failed', runId: run.id, workflowId: run.workflowId, status: 'failed', error, durationMs: 0 })
+      await this.commits.commit({
+        op: 'run_finished',
+        runId: run.id,
+        workflowId: run.workflowId,
+        status: 'failed',
+        error,
+        endedAt: now,
+        durationMs: 0,
+      })
+      this.#emit({
+        type: 'workflow.failed',
+        runId: run.id,
+        workflowId: run.workflowId,
+        status: 'failed',
+        error,
+        durationMs: 0,
+      })
       return
     }
     const execution = new RunExecution(claimed, plan, this.#ctx)
@@ -229,7 +259,11 @@ export class Engine {
     const host = hostname()
     const now = this.#clock.now()
     const dead = (await this.#store.listWorkers())
-      .filter((w) => w.id !== this.id && ((w.host === host && !this.#isPidAlive(w.pid)) || now - w.heartbeatAt > this.#leaseMs * 3))
+      .filter(
+        (w) =>
+          w.id !== this.id &&
+          ((w.host === host && !this.#isPidAlive(w.pid)) || now - w.heartbeatAt > this.#leaseMs * 3),
+      )
       .map((w) => w.id)
     if (dead.length > 0) {
       const freed = await this.#store.releaseLeases(dead)
@@ -245,7 +279,8 @@ export class Engine {
       const changed = token !== this.#changeToken
       this.#changeToken = token
       if (changed && this.#active.size > 0) {
-        for (const { runId, control } of await this.#store.pendingControls(this.id)) this.#active.get(runId)?.stop(control)
+        for (const { runId, control } of await this.#store.pendingControls(this.id))
+          this.#active.get(runId)?.stop(control)
         for (const execution of this.#active.values()) {
           if (execution.waitingSignals.length === 0) continue
           for (const s of await this.#store.listPendingSignals(execution.run.id)) execution.deliver(s)

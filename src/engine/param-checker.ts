@@ -9,7 +9,8 @@ export function describeAjvErrors(errors: ErrorObject[] | null | undefined, root
     .slice(0, 5)
     .map((e) => {
       const path = e.instancePath ? `${root}${e.instancePath.replace(/\//g, '.')}` : root
-      if (e.keyword === 'required') return `\`${path}.${(e.params as { missingProperty: string }).missingProperty}\` is required`
+      if (e.keyword === 'required')
+        return `\`${path}.${(e.params as { missingProperty: string }).missingProperty}\` is required`
       if (e.keyword === 'additionalProperties')
         return `\`${path}\` has unknown key \`${(e.params as { additionalProperty: string }).additionalProperty}\``
       return `\`${path}\` ${e.message ?? 'is invalid'}`

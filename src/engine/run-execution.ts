@@ -1,5 +1,18 @@
-import { isSuspension, makeSuspension, suspensionOf, type ActionContext, type SuspendRequest } from '../core/action.ts'
-import { HsError, NonRetryableError, RetryAfterError, StepTimeoutError, toErrorRecord, type ErrorRecord } from '../core/errors.ts'
+import {
+  isSuspension,
+  makeSuspension,
+  suspensionOf,
+  type ActionContext,
+  type SuspendRequest,
+} from '../core/action.ts'
+import {
+  HsError,
+  NonRetryableError,
+  RetryAfterError,
+  StepTimeoutError,
+  toErrorRecord,
+  type ErrorRecord,
+} from '../core/errors.ts'
 import type { ExprContext } from '../core/expr/index.ts'
 import { backoffDelay, type StepPlan, type WorkflowPlan } from '../core/plan.ts'
 import { decide, defaultOutput, runOutcome, SETTLED, type StepState } from '../core/run-state.ts'
@@ -72,14 +85,28 @@ export class RunExecution {
     let deadline = this.run.deadlineAt
     if (deadline === undefined && this.plan.runTimeoutMs !== undefined) {
       deadline = (this.run.startedAt ?? now) + this.plan.runTimeoutMs
-      this.#engine.commits.add({ op: 'run_started', runId: this.run.id, startedAt: this.run.startedAt ?? now, deadlineAt: deadline })
+      this.#engine.commits.add({
+        op: 'run_started',
+        runId: this.run.id,
+        startedAt: this.run.startedAt ?? now,
+        deadlineAt: deadline,
+      })
     }
     if (deadline !== undefined) {
       this.#runTimer = setTimeout(() => this.stop('timeout'), Math.max(0, deadline - now))
     }
-    this.#engine.emit({ type: 'workflow.started', runId: this.run.id, workflowId: this.plan.id, resumed: this.#unsettled < this.plan.steps.length })
+    this.#engine.emit({
+      type: 'workflow.started',
+      runId: this.run.id,
+      workflowId: this.plan.id,
+      resumed: this.#unsettled < this.plan.steps.length,
+    })
     try {
-      this.#vars = this.plan.variables.render({ inputs: this.run.inputs, run: this.#runInfo(), trigger: this.run.trigger })
+      this.#vars = this.plan.variables.render({
+        inputs: this.run.inputs,
+        run: this.#runInfo(),
+        trigger: this.run.trigger,
+      })
     } catch (err) {
       void this.#finish('failed', new HsError('HS_ERR_EXPR_EVAL', `variables: ${(err as Error).message}`))
       return
@@ -141,8 +168,16 @@ export class RunExecution {
         this.#settle(step, { status: 'succeeded', output: summary.output, attempts: current.length })
         continue
       }
-      if (summary && summary.runAttempt === this.run.attempt && (summary.status === 'skipped' || this.#isFinalFailure(summary))) {
-        this.#settle(step, { status: summary.status === 'skipped' ? 'skipped' : 'failed', error: summary.error, attempts: current.length })
+      if (
+        summary &&
+        summary.runAttempt === this.run.attempt &&
+        (summary.status === 'skipped' || this.#isFinalFailure(summary))
+      ) {
+        this.#settle(step, {
+          status: summary.status === 'skipped' ? 'skipped' : 'failed',
+          error: summary.error,
+          attempts: current.length,
+        })
         continue
       }
       const state = this.#states.get(stepId)!
@@ -154,21 +189,32 @@ export class RunExecution {
         this.#interruptions.set(key, (this.#interruptions.get(key) ?? 0) + 1)
         this.#engine.commits.add({
           op: 'attempt',
-          row: { ...row, status: 'interrupted', endedAt: now, error: { name: 'Interrupted', message: 'the worker stopped during this attempt' } },
+          row: {
+            ...row,
+            status: 'interrupted',
+            endedAt: now,
+            error: { name: 'Interrupted', message: 'the worker stopped during this attempt' },
+          },
         })
       }
-      for (const row of current) if (row.status === 'interrupted') {
-        const key = `${row.stepId}:${row.iteration}`
-        this.#interruptions.set(key, (this.#interruptions.get(key) ?? 0) + 1)
-      }
+      for (const row of current)
+        if (row.status === 'interrupted') {
+          const key = `${row.stepId}:${row.iteration}`
+          this.#interruptions.set(key, (this.#interruptions.get(key) ?? 0) + 1)
+        }
       if (step.foreachExpr) {
         const done = new Map<number, unknown>()
-        for (const row of list) if (row.iteration >= 0 && row.status === 'succeeded') done.set(row.iteration, row.output)
+        for (const row of list)
+          if (row.iteration >= 0 && row.status === 'succeeded') done.set(row.iteration, row.output)
         this.#doneIterations.set(stepId, done)
       }
       const last = current.filter((r) => r.iteration >= 0).at(-1)
       if (last?.status === 'waiting') {
-        const detail = (last.detail ?? {}) as { signal?: string; until?: number; onTimeout?: 'fail' | 'succeed' }
+        const detail = (last.detail ?? {}) as {
+          signal?: string
+          until?: number
+          onTimeout?: 'fail' | 'succeed'
+        }
         const request: SuspendRequest = { signal: detail.signal ?? '', onTimeout: detail.onTimeout ?? 'fail' }
         this.#waiting.set(stepId, { request, attempt: last, until: detail.until })
         state.status = 'waiting'
@@ -208,7 +254,11 @@ export class RunExecution {
         this.#settle(step, { status: 'skipped', attempts: 0 })
         this.#engine.commits.add({
           op: 'attempt',
-          row: this.#row(step, step.foreachExpr ? -1 : 0, 0, 'skipped', now, { detail: { reason }, endedAt: now, durationMs: 0 }),
+          row: this.#row(step, step.foreachExpr ? -1 : 0, 0, 'skipped', now, {
+            detail: { reason },
+            endedAt: now,
+            durationMs: 0,
+          }),
         })
         this.#engine.emit({ type: 'step.skipped', runId: this.run.id, stepId: step.id, reason })
       }
@@ -216,7 +266,12 @@ export class RunExecution {
         this.#settle(step, { status: 'failed', error, attempts: 0 })
         this.#engine.commits.add({
           op: 'attempt',
-          row: this.#row(step, step.foreachExpr ? -1 : 0, 0, 'failed', now, { error, detail: { final: true }, endedAt: now, durationMs: 0 }),
+          row: this.#row(step, step.foreachExpr ? -1 : 0, 0, 'failed', now, {
+            error,
+            detail: { final: true },
+            endedAt: now,
+            durationMs: 0,
+          }),
         })
         this.#engine.emit({ type: 'step.failed', runId: this.run.id, stepId: step.id, error })
         this.#pump(this.#unblocked(step))
@@ -233,7 +288,12 @@ export class RunExecution {
   readonly #queued: StepPlan[] = []
 
   #startQueued(): void {
-    while (this.#queued.length > 0 && this.#running < this.plan.concurrency && this.#stop === undefined && !this.#closed) {
+    while (
+      this.#queued.length > 0 &&
+      this.#running < this.plan.concurrency &&
+      this.#stop === undefined &&
+      !this.#closed
+    ) {
       const step = this.#queued.shift()!
       this.#running++
       const state = this.#states.get(step.id)!
@@ -260,12 +320,17 @@ export class RunExecution {
       const outcome = runOutcome(this.plan, this.#states)
       if (outcome.status === 'failed') {
         const first = this.#states.get(outcome.failedSteps[0]!)!
-        const err = new HsError('HS_ERR_STEP_FAILED', `step ${outcome.failedSteps.join(', ')} failed: ${first.error?.message ?? 'error'}`)
+        const err = new HsError(
+          'HS_ERR_STEP_FAILED',
+          `step ${outcome.failedSteps.join(', ')} failed: ${first.error?.message ?? 'error'}`,
+        )
         void this.#finish('failed', err)
       } else {
         let output: unknown
         try {
-          output = this.plan.output ? this.plan.output.render(this.#ctx()) : defaultOutput(this.plan, this.#states)
+          output = this.plan.output
+            ? this.plan.output.render(this.#ctx())
+            : defaultOutput(this.plan, this.#states)
         } catch (err) {
           void this.#finish('failed', new HsError('HS_ERR_EXPR_EVAL', `output: ${(err as Error).message}`))
           return
@@ -305,7 +370,11 @@ export class RunExecution {
     if (waiting) return // resumed through a signal elsewhere
     await this.#engine.commits.barrier()
     if (this.#closed) return
-    let result: { ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { waiting: true } | { stopped: true }
+    let result:
+      | { ok: true; output: unknown }
+      | { ok: false; error: ErrorRecord }
+      | { waiting: true }
+      | { stopped: true }
     if (step.foreachExpr) result = await this.#runForeach(step)
     else result = await this.#runAttempts(step, 0, undefined)
     if (this.#closed) return
@@ -322,9 +391,17 @@ export class RunExecution {
     const attempts = this.#states.get(step.id)!.attempts
     if (result.ok) {
       this.#settle(step, { status: 'succeeded', output: result.output, attempts })
-      const event = { type: 'step.completed' as const, runId: this.run.id, stepId: step.id, output: result.output }
+      const event = {
+        type: 'step.completed' as const,
+        runId: this.run.id,
+        stepId: step.id,
+        output: result.output,
+      }
       // reported once durable
-      void this.#engine.commits.barrier().then(() => this.#engine.emit(event), () => undefined)
+      void this.#engine.commits.barrier().then(
+        () => this.#engine.emit(event),
+        () => undefined,
+      )
     } else {
       this.#settle(step, { status: 'failed', error: result.error, attempts })
       this.#engine.emit({ type: 'step.failed', runId: this.run.id, stepId: step.id, error: result.error })
@@ -332,7 +409,9 @@ export class RunExecution {
     this.#pump(this.#unblocked(step))
   }
 
-  async #runForeach(step: StepPlan): Promise<{ ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { stopped: true }> {
+  async #runForeach(
+    step: StepPlan,
+  ): Promise<{ ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { stopped: true }> {
     const started = this.#engine.clock.now()
     let items: unknown
     try {
@@ -341,7 +420,9 @@ export class RunExecution {
       return this.#summary(step, started, { ok: false, error: toErrorRecord(err) })
     }
     if (!Array.isArray(items)) {
-      const error = toErrorRecord(new NonRetryableError(`foreach \`${step.foreachExpr!.source}\` gave ${typeof items}, not a list`))
+      const error = toErrorRecord(
+        new NonRetryableError(`foreach \`${step.foreachExpr!.source}\` gave ${typeof items}, not a list`),
+      )
       return this.#summary(step, started, { ok: false, error })
     }
     const done = this.#doneIterations.get(step.id) ?? new Map<number, unknown>()
@@ -365,10 +446,18 @@ export class RunExecution {
     await Promise.all(Array.from({ length: Math.min(step.concurrency, Math.max(1, items.length)) }, worker))
     if (this.#closed) return { stopped: true }
     if (stopped) return { stopped: true }
-    return this.#summary(step, started, failure ? { ok: false, error: failure } : { ok: true, output: outputs })
+    return this.#summary(
+      step,
+      started,
+      failure ? { ok: false, error: failure } : { ok: true, output: outputs },
+    )
   }
 
-  async #summary<R extends { ok: true; output: unknown } | { ok: false; error: ErrorRecord }>(step: StepPlan, started: number, r: R): Promise<R> {
+  async #summary<R extends { ok: true; output: unknown } | { ok: false; error: ErrorRecord }>(
+    step: StepPlan,
+    started: number,
+    r: R,
+  ): Promise<R> {
     const now = this.#engine.clock.now()
     const row = this.#row(step, -1, 0, r.ok ? 'succeeded' : 'failed', started, {
       endedAt: now,
@@ -387,7 +476,16 @@ export class RunExecution {
     startedAt: number,
     extra: Partial<StepAttemptRecord>,
   ): StepAttemptRecord {
-    return { runId: this.run.id, stepId: step.id, iteration, attempt, runAttempt: this.run.attempt, status, startedAt, ...extra }
+    return {
+      runId: this.run.id,
+      stepId: step.id,
+      iteration,
+      attempt,
+      runAttempt: this.run.attempt,
+      status,
+      startedAt,
+      ...extra,
+    }
   }
 
   /** Runs one (step, iteration) with its retry policy until it succeeds, fails for good, waits or is stopped. */
@@ -395,14 +493,19 @@ export class RunExecution {
     step: StepPlan,
     iteration: number,
     loop: { item: unknown; index: number } | undefined,
-  ): Promise<{ ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { waiting: true } | { stopped: true }> {
+  ): Promise<
+    { ok: true; output: unknown } | { ok: false; error: ErrorRecord } | { waiting: true } | { stopped: true }
+  > {
     const key = `${step.id}:${iteration}`
     const state = this.#states.get(step.id)!
     const action = this.#engine.actions.get(step.uses)
     const idempotencyKey = `${this.run.id}:${step.id}:${iteration}`
     if ((this.#interruptions.get(key) ?? 0) >= MAX_INTERRUPTIONS) {
       const error = toErrorRecord(
-        new HsError('HS_ERR_STEP_INTERRUPTED', `step ${step.id} was interrupted ${MAX_INTERRUPTIONS} times by a dying worker; giving up`),
+        new HsError(
+          'HS_ERR_STEP_INTERRUPTED',
+          `step ${step.id} was interrupted ${MAX_INTERRUPTIONS} times by a dying worker; giving up`,
+        ),
       )
       return this.#failFinal(step, iteration, this.#engine.clock.now(), error, undefined)
     }
@@ -420,15 +523,33 @@ export class RunExecution {
         const invalid = this.#engine.checkParams(action, params)
         if (invalid) throw new NonRetryableError(`step ${step.id}: ${invalid}`)
       } catch (err) {
-        const error = toErrorRecord(err instanceof NonRetryableError ? err : new NonRetryableError((err as Error).message, { cause: err }))
+        const error = toErrorRecord(
+          err instanceof NonRetryableError
+            ? err
+            : new NonRetryableError((err as Error).message, { cause: err }),
+        )
         state.attempts++
         return this.#failFinal(step, iteration, startedAt, error, params, attempt, idempotencyKey)
       }
-      const running = this.#row(step, iteration, attempt, 'running', startedAt, { input: params, idempotencyKey })
+      const running = this.#row(step, iteration, attempt, 'running', startedAt, {
+        input: params,
+        idempotencyKey,
+      })
       if (action.sideEffects) await this.#engine.commits.commit({ op: 'attempt', row: running })
-      else this.#engine.commits.addIfStill({ op: 'attempt', row: running }, () => this.#inflight.get(key) === running)
+      else
+        this.#engine.commits.addIfStill(
+          { op: 'attempt', row: running },
+          () => this.#inflight.get(key) === running,
+        )
       if (this.#closed) return { stopped: true }
-      this.#engine.emit({ type: 'step.started', runId: this.run.id, stepId: step.id, iteration, attempt, input: params })
+      this.#engine.emit({
+        type: 'step.started',
+        runId: this.run.id,
+        stepId: step.id,
+        iteration,
+        attempt,
+        input: params,
+      })
 
       this.#inflight.set(key, running)
       const outcome = await this.#invoke(step, action, params, attempt, iteration, idempotencyKey)
@@ -439,12 +560,27 @@ export class RunExecution {
       if (outcome.ok && isSuspension(outcome.value)) {
         const request = suspensionOf(outcome.value)
         const until = request.timeoutMs === undefined ? undefined : endedAt + request.timeoutMs
-        const row = { ...running, status: 'waiting' as const, detail: { signal: request.signal, until, onTimeout: request.onTimeout ?? 'fail', logs: outcome.logs } }
+        const row = {
+          ...running,
+          status: 'waiting' as const,
+          detail: {
+            signal: request.signal,
+            until,
+            onTimeout: request.onTimeout ?? 'fail',
+            logs: outcome.logs,
+          },
+        }
         await this.#engine.commits.commit({ op: 'attempt', row })
         this.#waiting.set(step.id, { request, attempt: row, until })
         state.status = 'waiting'
         this.#stepsCtx[step.id]!.status = 'waiting'
-        this.#engine.emit({ type: 'step.waiting', runId: this.run.id, stepId: step.id, signal: request.signal, until })
+        this.#engine.emit({
+          type: 'step.waiting',
+          runId: this.run.id,
+          stepId: step.id,
+          signal: request.signal,
+          until,
+        })
         this.#consumeSignals()
         return { waiting: true }
       }
@@ -453,25 +589,53 @@ export class RunExecution {
         const detail = outcome.logs.length > 0 ? { logs: outcome.logs } : undefined
         // queued, not awaited: dependents start behind the commit barrier, and a run that ends here
         // writes this row and its completion in the same transaction
-        this.#engine.commits.add({ op: 'attempt', row: { ...running, status: 'succeeded', output: outcome.value, detail, ...timing } })
+        this.#engine.commits.add({
+          op: 'attempt',
+          row: { ...running, status: 'succeeded', output: outcome.value, detail, ...timing },
+        })
         return { ok: true, output: outcome.value }
       }
       state.attempts++
       const err = outcome.error
       const error = toErrorRecord(err)
       if (this.#stop === 'cancel' || this.#stop === 'timeout') return { stopped: true }
-      const retryable = !(err instanceof NonRetryableError) && (err as { retryable?: unknown }).retryable !== false
+      const retryable =
+        !(err instanceof NonRetryableError) && (err as { retryable?: unknown }).retryable !== false
       const attemptsMade = state.attempts
       if (!retryable || attemptsMade >= step.retry.attempts) {
-        return this.#failFinal(step, iteration, startedAt, error, params, attempt, idempotencyKey, outcome.logs)
+        return this.#failFinal(
+          step,
+          iteration,
+          startedAt,
+          error,
+          params,
+          attempt,
+          idempotencyKey,
+          outcome.logs,
+        )
       }
       const delay =
-        err instanceof RetryAfterError ? err.retryAfterMs : backoffDelay(step.retry, attemptsMade, this.#engine.random())
+        err instanceof RetryAfterError
+          ? err.retryAfterMs
+          : backoffDelay(step.retry, attemptsMade, this.#engine.random())
       await this.#engine.commits.commit({
         op: 'attempt',
-        row: { ...running, status: 'failed', error, detail: { retryInMs: delay, logs: outcome.logs }, ...timing },
+        row: {
+          ...running,
+          status: 'failed',
+          error,
+          detail: { retryInMs: delay, logs: outcome.logs },
+          ...timing,
+        },
       })
-      this.#engine.emit({ type: 'step.retrying', runId: this.run.id, stepId: step.id, attempt, delayMs: delay, error })
+      this.#engine.emit({
+        type: 'step.retrying',
+        runId: this.run.id,
+        stepId: step.id,
+        attempt,
+        delayMs: delay,
+        error,
+      })
       await this.#sleep(delay)
     }
   }
@@ -532,7 +696,8 @@ export class RunExecution {
     const sharedSignal = (): AbortSignal => this.#runSignal()
     let logger: ActionContext['logger'] | undefined
     const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-      if (logs.length < 200) logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
+      if (logs.length < 200)
+        logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
       this.#engine.log(level, message, { runId: this.run.id, stepId: step.id, ...fields })
     }
     // signal and logger are built only if the action reads them (most trivial actions do not)
@@ -585,13 +750,24 @@ export class RunExecution {
       if (i >= 0) {
         const [signal] = this.#signals.splice(i, 1)
         this.#waiting.delete(stepId)
-        void this.#resume(step, w, { ok: true, output: signal!.payload }, [{ op: 'signal_consumed', signalId: signal!.id }], now)
+        void this.#resume(
+          step,
+          w,
+          { ok: true, output: signal!.payload },
+          [{ op: 'signal_consumed', signalId: signal!.id }],
+          now,
+        )
       } else if (w.until !== undefined && w.until <= now) {
         this.#waiting.delete(stepId)
         const r =
           w.request.onTimeout === 'succeed'
             ? ({ ok: true, output: { timedOut: true } } as const)
-            : ({ ok: false, error: toErrorRecord(new NonRetryableError(`no signal ${w.request.signal} before the timeout`)) } as const)
+            : ({
+                ok: false,
+                error: toErrorRecord(
+                  new NonRetryableError(`no signal ${w.request.signal} before the timeout`),
+                ),
+              } as const)
         void this.#resume(step, w, r, [], now)
       }
     }
@@ -610,7 +786,9 @@ export class RunExecution {
       status: r.ok ? 'succeeded' : 'failed',
       endedAt: now,
       durationMs: now - w.attempt.startedAt,
-      ...(r.ok ? { output: r.output } : { error: r.error, detail: { ...(w.attempt.detail as object), final: true } }),
+      ...(r.ok
+        ? { output: r.output }
+        : { error: r.error, detail: { ...(w.attempt.detail as object), final: true } }),
     }
     try {
       await this.#engine.commits.commit(...extra, { op: 'attempt', row })
@@ -639,7 +817,11 @@ export class RunExecution {
 
   // ------------------------------------------------------------------ ending
 
-  async #finish(status: 'succeeded' | 'failed' | 'cancelled' | 'timed_out', error?: Error, output?: unknown): Promise<void> {
+  async #finish(
+    status: 'succeeded' | 'failed' | 'cancelled' | 'timed_out',
+    error?: Error,
+    output?: unknown,
+  ): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#clearTimers()
@@ -651,7 +833,10 @@ export class RunExecution {
         this.#waiting.delete(stepId)
       }
       for (const row of this.#inflight.values()) {
-        ops.push({ op: 'attempt', row: { ...row, status: 'cancelled', endedAt: now, durationMs: now - row.startedAt } })
+        ops.push({
+          op: 'attempt',
+          row: { ...row, status: 'cancelled', endedAt: now, durationMs: now - row.startedAt },
+        })
       }
     }
     const started = this.run.startedAt ?? now
@@ -669,8 +854,23 @@ export class RunExecution {
     try {
       await this.#engine.commits.commit(...ops)
     } finally {
-      const type = status === 'succeeded' ? 'workflow.completed' : status === 'failed' ? 'workflow.failed' : status === 'cancelled' ? 'workflow.cancelled' : 'workflow.timed_out'
-      this.#engine.emit({ type, runId: this.run.id, workflowId: this.plan.id, status, output, error: errorRecord, durationMs: now - started })
+      const type =
+        status === 'succeeded'
+          ? 'workflow.completed'
+          : status === 'failed'
+            ? 'workflow.failed'
+            : status === 'cancelled'
+              ? 'workflow.cancelled'
+              : 'workflow.timed_out'
+      this.#engine.emit({
+        type,
+        runId: this.run.id,
+        workflowId: this.plan.id,
+        status,
+        output,
+        error: errorRecord,
+        durationMs: now - started,
+      })
       this.#resolveDone()
     }
   }
@@ -680,11 +880,17 @@ export class RunExecution {
     this.#closed = true
     this.#clearTimers()
     let wakeAt: number | undefined
-    for (const w of this.#waiting.values()) if (w.until !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, w.until)
+    for (const w of this.#waiting.values())
+      if (w.until !== undefined) wakeAt = Math.min(wakeAt ?? Infinity, w.until)
     try {
       await this.#engine.commits.commit({ op: 'run_parked', runId: this.run.id, status, wakeAt })
     } finally {
-      this.#engine.emit({ type: status === 'paused' ? 'workflow.paused' : 'workflow.waiting', runId: this.run.id, workflowId: this.plan.id, wakeAt })
+      this.#engine.emit({
+        type: status === 'paused' ? 'workflow.paused' : 'workflow.waiting',
+        runId: this.run.id,
+        workflowId: this.plan.id,
+        wakeAt,
+      })
       this.#resolveDone()
     }
   }

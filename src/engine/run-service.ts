@@ -57,7 +57,10 @@ export class RunService {
     const copy = structuredClone(inputs)
     if (!validate(copy)) {
       const allowed = Object.keys(declared).join(', ')
-      throw new HsError('HS_ERR_INPUT_INVALID', `inputs of ${workflow.workflowId}: ${describeAjvErrors(validate.errors, 'inputs')} (declared inputs: ${allowed})`)
+      throw new HsError(
+        'HS_ERR_INPUT_INVALID',
+        `inputs of ${workflow.workflowId}: ${describeAjvErrors(validate.errors, 'inputs')} (declared inputs: ${allowed})`,
+      )
     }
     return copy
   }
@@ -75,7 +78,15 @@ export class RunService {
     const checked = this.checkInputs(workflow, inputs)
     const id = uuidv7()
     await this.#store.enqueueRuns([
-      { id, workflowId: workflow.workflowId, workflowVersion: workflow.version, trigger, inputs: checked, createdAt: this.#clock.now(), isTest: options.isTest },
+      {
+        id,
+        workflowId: workflow.workflowId,
+        workflowVersion: workflow.version,
+        trigger,
+        inputs: checked,
+        createdAt: this.#clock.now(),
+        isTest: options.isTest,
+      },
     ])
     this.#engine?.wake()
     return id
@@ -89,25 +100,40 @@ export class RunService {
 
   async cancel(runId: string): Promise<RunRecord> {
     const run = await this.#get(runId)
-    if (TERMINAL_RUN_STATUSES.has(run.status)) throw new HsError('HS_ERR_RUN_STATE', `run ${runId} already ${run.status}`)
+    if (TERMINAL_RUN_STATUSES.has(run.status))
+      throw new HsError('HS_ERR_RUN_STATE', `run ${runId} already ${run.status}`)
     if (this.#engine?.control(runId, 'cancel')) return run
-    if (await this.#store.finishUnleasedRun(runId, 'cancelled', this.#clock.now(), { name: 'HsError', message: 'run cancelled', code: 'HS_ERR_RUN_STATE' })) return run
-    if (!(await this.#store.requestControl(runId, 'cancel', this.#clock.now()))) throw new HsError('HS_ERR_RUN_STATE', `run ${runId} could not be cancelled; try again`)
+    if (
+      await this.#store.finishUnleasedRun(runId, 'cancelled', this.#clock.now(), {
+        name: 'HsError',
+        message: 'run cancelled',
+        code: 'HS_ERR_RUN_STATE',
+      })
+    )
+      return run
+    if (!(await this.#store.requestControl(runId, 'cancel', this.#clock.now())))
+      throw new HsError('HS_ERR_RUN_STATE', `run ${runId} could not be cancelled; try again`)
     return run
   }
 
   async pause(runId: string): Promise<RunRecord> {
     const run = await this.#get(runId)
-    if (!['queued', 'running', 'waiting'].includes(run.status)) throw new HsError('HS_ERR_RUN_STATE', `run ${runId} is ${run.status}; only queued, running or waiting runs can be paused`)
+    if (!['queued', 'running', 'waiting'].includes(run.status))
+      throw new HsError(
+        'HS_ERR_RUN_STATE',
+        `run ${runId} is ${run.status}; only queued, running or waiting runs can be paused`,
+      )
     if (this.#engine?.control(runId, 'pause')) return run
     if (await this.#store.pauseUnleasedRun(runId, this.#clock.now())) return run
-    if (!(await this.#store.requestControl(runId, 'pause', this.#clock.now()))) throw new HsError('HS_ERR_RUN_STATE', `run ${runId} could not be paused; try again`)
+    if (!(await this.#store.requestControl(runId, 'pause', this.#clock.now())))
+      throw new HsError('HS_ERR_RUN_STATE', `run ${runId} could not be paused; try again`)
     return run
   }
 
   async resume(runId: string): Promise<RunRecord> {
     const run = await this.#get(runId)
-    if (!(await this.#store.resumeRun(runId, this.#clock.now()))) throw new HsError('HS_ERR_RUN_STATE', `run ${runId} is ${run.status}, not paused`)
+    if (!(await this.#store.resumeRun(runId, this.#clock.now())))
+      throw new HsError('HS_ERR_RUN_STATE', `run ${runId} is ${run.status}, not paused`)
     this.#engine?.wake()
     return run
   }
@@ -115,14 +141,18 @@ export class RunService {
   async retry(runId: string): Promise<RunRecord> {
     const run = await this.#get(runId)
     if (!(await this.#store.retryRun(runId, this.#clock.now())))
-      throw new HsError('HS_ERR_RUN_STATE', `run ${runId} is ${run.status}; only failed, cancelled or timed-out runs can be retried`)
+      throw new HsError(
+        'HS_ERR_RUN_STATE',
+        `run ${runId} is ${run.status}; only failed, cancelled or timed-out runs can be retried`,
+      )
     this.#engine?.wake()
     return run
   }
 
   async signal(runId: string, name: string, payload: unknown): Promise<void> {
     const run = await this.#get(runId)
-    if (TERMINAL_RUN_STATUSES.has(run.status)) throw new HsError('HS_ERR_RUN_STATE', `run ${runId} already ${run.status}`)
+    if (TERMINAL_RUN_STATUSES.has(run.status))
+      throw new HsError('HS_ERR_RUN_STATE', `run ${runId} already ${run.status}`)
     if (this.#engine) await this.#engine.signal(runId, name, payload)
     else await this.#store.deliverSignal(runId, name, payload, this.#clock.now())
   }

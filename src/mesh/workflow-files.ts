@@ -51,7 +51,14 @@ export async function loadWorkflows(paths: readonly string[], actions: ActionReg
     try {
       files = await workflowFiles(path)
     } catch (err) {
-      result.diagnostics.push({ file: path, line: 0, column: 0, pointer: '', code: 'HS_ERR_WORKFLOW_NOT_FOUND', message: `cannot read ${path}: ${(err as Error).message}` })
+      result.diagnostics.push({
+        file: path,
+        line: 0,
+        column: 0,
+        pointer: '',
+        code: 'HS_ERR_WORKFLOW_NOT_FOUND',
+        message: `cannot read ${path}: ${(err as Error).message}`,
+      })
       continue
     }
     for (const file of files) {
@@ -63,7 +70,14 @@ export async function loadWorkflows(paths: readonly string[], actions: ActionReg
       for (const doc of workflows) {
         const seen = result.workflows.get(doc.id)
         if (seen) {
-          result.diagnostics.push({ file, line: 1, column: 1, pointer: '/id', code: 'HS_ERR_WORKFLOW_INVALID', message: `workflow id \`${doc.id}\` is already defined in ${seen.file}` })
+          result.diagnostics.push({
+            file,
+            line: 1,
+            column: 1,
+            pointer: '/id',
+            code: 'HS_ERR_WORKFLOW_INVALID',
+            message: `workflow id \`${doc.id}\` is already defined in ${seen.file}`,
+          })
           continue
         }
         result.workflows.set(doc.id, { doc, file, hash: workflowHash(doc) })

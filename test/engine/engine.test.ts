@@ -14,7 +14,10 @@ const hello: WorkflowDoc = {
       id: 'shout',
       needs: ['compose'],
       uses: 'data.set',
-      with: { loud: "{{ steps.compose.output.message + '!' }}", length: '{{ size(steps.compose.output.message) }}' },
+      with: {
+        loud: "{{ steps.compose.output.message + '!' }}",
+        length: '{{ size(steps.compose.output.message) }}',
+      },
     },
   ],
 }
@@ -27,7 +30,13 @@ test('a chain runs in order with typed templates, and its output is the last ste
   assert.equal(run.status, 'succeeded')
   assert.deepEqual(run.output, { loud: 'Hello, Ada!', length: 10 })
   const attempts = await h.attempts(runId)
-  assert.deepEqual(attempts.map((a) => [a.stepId, a.status, a.attempt]), [['compose', 'succeeded', 1], ['shout', 'succeeded', 1]])
+  assert.deepEqual(
+    attempts.map((a) => [a.stepId, a.status, a.attempt]),
+    [
+      ['compose', 'succeeded', 1],
+      ['shout', 'succeeded', 1],
+    ],
+  )
   assert.deepEqual(attempts[0]!.input, { message: 'Hello, Ada' })
   assert.ok(attempts.every((a) => a.durationMs !== undefined && a.endedAt !== undefined))
   const defaults = await h.settled(await h.start('hello'))
@@ -51,14 +60,21 @@ test('independent branches run in parallel and a join waits for both', async () 
       { id: 'a', uses: 'data.set', with: { v: 1 } },
       { id: 'b', needs: ['a'], uses: 'wait.sleep', with: { duration: '150ms' } },
       { id: 'c', needs: ['a'], uses: 'wait.sleep', with: { duration: '150ms' } },
-      { id: 'd', needs: ['b', 'c'], uses: 'data.set', with: { both: '{{ steps.b.output.sleptMs + steps.c.output.sleptMs }}' } },
+      {
+        id: 'd',
+        needs: ['b', 'c'],
+        uses: 'data.set',
+        with: { both: '{{ steps.b.output.sleptMs + steps.c.output.sleptMs }}' },
+      },
     ],
   })
   const runId = await h.start('diamond')
   const run = await h.settled(runId)
   assert.equal(run.status, 'succeeded')
   assert.deepEqual(run.output, { both: 300 })
-  const order = h.events.filter((e) => e.runId === runId && (e.type === 'step.started' || e.type === 'step.completed')).map((e) => `${e.type}:${(e as { stepId: string }).stepId}`)
+  const order = h.events
+    .filter((e) => e.runId === runId && (e.type === 'step.started' || e.type === 'step.completed'))
+    .map((e) => `${e.type}:${(e as { stepId: string }).stepId}`)
   // b and c both start before either completes: they overlap
   assert.ok(order.indexOf('step.started:c') < order.indexOf('step.completed:b'), order.join(' '))
   assert.ok(order.indexOf('step.started:b') < order.indexOf('step.completed:c'), order.join(' '))
@@ -73,9 +89,24 @@ test('edge conditions: failure handlers run, skips cascade, on_error continue le
       { id: 'risky', uses: 'fail', with: { message: 'disk full', retryable: false } },
       { id: 'next', needs: ['risky'], uses: 'data.set', with: {} },
       { id: 'after_next', needs: ['next'], uses: 'data.set', with: {} },
-      { id: 'handler', needs: [{ step: 'risky', when: 'failure' }], uses: 'data.set', with: { why: '{{ steps.risky.error.message }}' } },
-      { id: 'cleanup', needs: [{ step: 'risky', when: 'always' }], uses: 'data.set', with: { s: '{{ steps.risky.status }}' } },
-      { id: 'expr', needs: [{ step: 'handler', when: "steps.handler.output.why == 'disk full'" }], uses: 'data.set', with: { ok: true } },
+      {
+        id: 'handler',
+        needs: [{ step: 'risky', when: 'failure' }],
+        uses: 'data.set',
+        with: { why: '{{ steps.risky.error.message }}' },
+      },
+      {
+        id: 'cleanup',
+        needs: [{ step: 'risky', when: 'always' }],
+        uses: 'data.set',
+        with: { s: '{{ steps.risky.status }}' },
+      },
+      {
+        id: 'expr',
+        needs: [{ step: 'handler', when: "steps.handler.output.why == 'disk full'" }],
+        uses: 'data.set',
+        with: { ok: true },
+      },
     ],
   })
   const run = await h.settled(await h.start('edges'))
@@ -125,15 +156,31 @@ test('foreach runs once per item with item and index, keeping order under concur
     id: 'loop',
     steps: [
       { id: 'list', uses: 'data.set', with: { names: ['a', 'b', 'c', 'd'] } },
-      { id: 'each', needs: ['list'], foreach: 'steps.list.output.names', concurrency: 2, uses: 'data.set', with: { label: '{{ string(index) + ":" + item }}' } },
+      {
+        id: 'each',
+        needs: ['list'],
+        foreach: 'steps.list.output.names',
+        concurrency: 2,
+        uses: 'data.set',
+        with: { label: '{{ string(index) + ":" + item }}' },
+      },
     ],
   })
   const run = await h.settled(await h.start('loop'))
   assert.equal(run.status, 'succeeded')
   assert.deepEqual(run.output, [{ label: '0:a' }, { label: '1:b' }, { label: '2:c' }, { label: '3:d' }])
   const rows = (await h.attempts(run.id)).filter((a) => a.stepId === 'each')
-  assert.deepEqual(rows.map((r) => r.iteration).sort((a, b) => a - b), [-1, 0, 1, 2, 3])
-  assert.deepEqual(rows.filter((r) => r.iteration >= 0).map((r) => r.idempotencyKey).sort((a, b) => a!.localeCompare(b!)), [0, 1, 2, 3].map((i) => `${run.id}:each:${i}`))
+  assert.deepEqual(
+    rows.map((r) => r.iteration).sort((a, b) => a - b),
+    [-1, 0, 1, 2, 3],
+  )
+  assert.deepEqual(
+    rows
+      .filter((r) => r.iteration >= 0)
+      .map((r) => r.idempotencyKey)
+      .sort((a, b) => a!.localeCompare(b!)),
+    [0, 1, 2, 3].map((i) => `${run.id}:each:${i}`),
+  )
 })
 
 test('retries with backoff; NonRetryableError stops at once; RetryAfterError sets the delay', async () => {
@@ -171,18 +218,39 @@ test('retries with backoff; NonRetryableError stops at once; RetryAfterError set
   await h.deploy({
     id: 'retrying',
     steps: [
-      { id: 'flaky', uses: 'test.flaky', retry: { attempts: 3, backoff: 'exponential', delay: '10ms', max_delay: '40ms' } },
+      {
+        id: 'flaky',
+        uses: 'test.flaky',
+        retry: { attempts: 3, backoff: 'exponential', delay: '10ms', max_delay: '40ms' },
+      },
       { id: 'limited', needs: ['flaky'], uses: 'test.ratelimited', retry: { attempts: 5, delay: '10s' } },
     ],
   })
   const run = await h.settled(await h.start('retrying'))
   assert.equal(run.status, 'failed')
   const rows = await h.attempts(run.id)
-  assert.deepEqual(rows.filter((r) => r.stepId === 'flaky').map((r) => [r.attempt, r.status]), [[1, 'failed'], [2, 'failed'], [3, 'succeeded']])
+  assert.deepEqual(
+    rows.filter((r) => r.stepId === 'flaky').map((r) => [r.attempt, r.status]),
+    [
+      [1, 'failed'],
+      [2, 'failed'],
+      [3, 'succeeded'],
+    ],
+  )
   assert.deepEqual([...keys], [`${run.id}:flaky:0`], 'one idempotency key across retries')
   const limited = rows.filter((r) => r.stepId === 'limited')
-  assert.deepEqual(limited.map((r) => [r.attempt, r.status]), [[1, 'failed'], [2, 'failed']])
-  assert.equal((limited[0]!.detail as { retryInMs: number }).retryInMs, 5, 'Retry-After delay used instead of 10s backoff')
+  assert.deepEqual(
+    limited.map((r) => [r.attempt, r.status]),
+    [
+      [1, 'failed'],
+      [2, 'failed'],
+    ],
+  )
+  assert.equal(
+    (limited[0]!.detail as { retryInMs: number }).retryInMs,
+    5,
+    'Retry-After delay used instead of 10s backoff',
+  )
   assert.equal(limited[1]!.error?.retryable, false)
   assert.equal(calls, 2)
 })
@@ -216,7 +284,11 @@ test('a step timeout aborts the action through its AbortSignal', async () => {
 
 test('a run timeout ends the run as timed_out and aborts running steps', async () => {
   const h = await harness()
-  await h.deploy({ id: 'long', settings: { timeout: '80ms' }, steps: [{ id: 'nap', uses: 'wait.sleep', with: { duration: '10s' } }] })
+  await h.deploy({
+    id: 'long',
+    settings: { timeout: '80ms' },
+    steps: [{ id: 'nap', uses: 'wait.sleep', with: { duration: '10s' } }],
+  })
   const run = await h.settled(await h.start('long'))
   assert.equal(run.status, 'timed_out')
   assert.equal(run.error?.code, 'HS_ERR_RUN_TIMEOUT')
@@ -239,7 +311,10 @@ test('cancel aborts a running run; pause lets the running step finish and starts
   await h.runs.cancel(cancelled)
   const c = await h.settled(cancelled)
   assert.equal(c.status, 'cancelled')
-  assert.deepEqual((await h.attempts(cancelled)).map((a) => [a.stepId, a.status]), [['first', 'cancelled']])
+  assert.deepEqual(
+    (await h.attempts(cancelled)).map((a) => [a.stepId, a.status]),
+    [['first', 'cancelled']],
+  )
 
   const paused = await h.start('two')
   await h.settled(paused, ['running'])
@@ -247,11 +322,21 @@ test('cancel aborts a running run; pause lets the running step finish and starts
   await h.runs.pause(paused)
   const p = await h.settled(paused)
   assert.equal(p.status, 'paused')
-  assert.deepEqual((await h.attempts(paused)).map((a) => [a.stepId, a.status]), [['first', 'succeeded']], 'first finished, second not started')
+  assert.deepEqual(
+    (await h.attempts(paused)).map((a) => [a.stepId, a.status]),
+    [['first', 'succeeded']],
+    'first finished, second not started',
+  )
   await h.runs.resume(paused)
   const done = await h.settled(paused, ['succeeded', 'failed'])
   assert.equal(done.status, 'succeeded')
-  assert.deepEqual((await h.attempts(paused)).map((a) => [a.stepId, a.status]), [['first', 'succeeded'], ['second', 'succeeded']])
+  assert.deepEqual(
+    (await h.attempts(paused)).map((a) => [a.stepId, a.status]),
+    [
+      ['first', 'succeeded'],
+      ['second', 'succeeded'],
+    ],
+  )
 })
 
 test('a failed run is retried from its failed steps; succeeded steps are not executed again', async () => {
@@ -262,7 +347,10 @@ test('a failed run is retried from its failed steps; succeeded steps are not exe
       r.register({
         type: 'test.track',
         description: 'records executions; fails while unhealthy when asked to',
-        params: { type: 'object', properties: { name: { type: 'string' }, needsHealth: { type: 'boolean' } } },
+        params: {
+          type: 'object',
+          properties: { name: { type: 'string' }, needsHealth: { type: 'boolean' } },
+        },
         sideEffects: true,
         execute: (p: { name?: string; needsHealth?: boolean }) => {
           executed.push(p.name!)
@@ -288,7 +376,13 @@ test('a failed run is retried from its failed steps; succeeded steps are not exe
   assert.equal(run.attempt, 2)
   assert.deepEqual(executed, ['a', 'b', 'b', 'c'])
   const rows = await h.attempts(runId)
-  assert.deepEqual(rows.filter((r) => r.stepId === 'b').map((r) => [r.attempt, r.runAttempt, r.status]), [[1, 1, 'failed'], [2, 2, 'succeeded']])
+  assert.deepEqual(
+    rows.filter((r) => r.stepId === 'b').map((r) => [r.attempt, r.runAttempt, r.status]),
+    [
+      [1, 1, 'failed'],
+      [2, 2, 'succeeded'],
+    ],
+  )
 })
 
 test('a step suspends its run until a signal arrives, without holding a worker; a timeout fails it', async () => {
@@ -309,7 +403,10 @@ test('a step suspends its run until a signal arrives, without holding a worker; 
   assert.equal(run.status, 'succeeded')
   assert.deepEqual(run.output, { by: 'ada' })
 
-  await h.deploy({ id: 'impatient', steps: [{ id: 'ask', uses: 'wait.signal', with: { name: 'never', timeout: '60ms' } }] })
+  await h.deploy({
+    id: 'impatient',
+    steps: [{ id: 'ask', uses: 'wait.signal', with: { name: 'never', timeout: '60ms' } }],
+  })
   const late = await h.settled(await h.start('impatient'), ['succeeded', 'failed'])
   assert.equal(late.status, 'failed')
   assert.match(late.error!.message, /no signal never before the timeout/)
@@ -317,10 +414,22 @@ test('a step suspends its run until a signal arrives, without holding a worker; 
 
 test('a run executes the workflow version it started with, even after a new version is stored', async () => {
   const h = await harness()
-  const v1 = await h.deploy({ id: 'pinned', steps: [{ id: 'gate', uses: 'wait.signal', with: { name: 'go' } }, { id: 'say', needs: ['gate'], uses: 'data.set', with: { v: 1 } }] })
+  const v1 = await h.deploy({
+    id: 'pinned',
+    steps: [
+      { id: 'gate', uses: 'wait.signal', with: { name: 'go' } },
+      { id: 'say', needs: ['gate'], uses: 'data.set', with: { v: 1 } },
+    ],
+  })
   const runId = await h.start('pinned')
   await h.settled(runId)
-  const v2 = await h.deploy({ id: 'pinned', steps: [{ id: 'gate', uses: 'wait.signal', with: { name: 'go' } }, { id: 'say', needs: ['gate'], uses: 'data.set', with: { v: 2 } }] })
+  const v2 = await h.deploy({
+    id: 'pinned',
+    steps: [
+      { id: 'gate', uses: 'wait.signal', with: { name: 'go' } },
+      { id: 'say', needs: ['gate'], uses: 'data.set', with: { v: 2 } },
+    ],
+  })
   assert.deepEqual([v1, v2], [1, 2])
   await h.runs.signal(runId, 'go', null)
   const run = await h.settled(runId, ['succeeded', 'failed'])
@@ -354,21 +463,43 @@ test('a run left running by a dead worker resumes from its last completed step',
   // simulate the dead worker: it claimed the run, finished `one`, started `two`, then vanished
   await h.engine.stop({ graceMs: 10 })
   const wf = (await h.store.getWorkflowVersion('resumable'))!
-  await h.store.enqueueRuns([{ id: 'run-dead', workflowId: 'resumable', workflowVersion: wf.version, trigger: { type: 'manual' }, inputs: {}, createdAt: 1 }])
+  await h.store.enqueueRuns([
+    {
+      id: 'run-dead',
+      workflowId: 'resumable',
+      workflowVersion: wf.version,
+      trigger: { type: 'manual' },
+      inputs: {},
+      createdAt: 1,
+    },
+  ])
   await h.store.registerWorker({ id: 'ghost', host: 'elsewhere', pid: 1, startedAt: 1, heartbeatAt: 1 })
   await h.store.claimRuns('ghost', 1, Date.now(), 60_000)
   const row = { runId: 'run-dead', iteration: 0, attempt: 1, runAttempt: 1, startedAt: 2 }
   await h.store.commitProgress('ghost', [
-    { op: 'attempt', row: { ...row, stepId: 'one', status: 'succeeded', output: { name: 'one' }, endedAt: 3, durationMs: 1 } },
+    {
+      op: 'attempt',
+      row: { ...row, stepId: 'one', status: 'succeeded', output: { name: 'one' }, endedAt: 3, durationMs: 1 },
+    },
     { op: 'attempt', row: { ...row, stepId: 'two', status: 'running', idempotencyKey: 'run-dead:two:0' } },
   ])
   const engine = h.newEngine({ leaseMs: 60_000 })
   await engine.start() // the ghost's heartbeat is ancient: its leases are released at start
   const run = await h.settled('run-dead', ['succeeded', 'failed'])
   assert.equal(run.status, 'succeeded')
-  assert.deepEqual(executed, ['two@two:0', 'three@three:0'], 'one is not executed again; two is retried with the same key')
+  assert.deepEqual(
+    executed,
+    ['two@two:0', 'three@three:0'],
+    'one is not executed again; two is retried with the same key',
+  )
   const two = (await h.attempts('run-dead')).filter((a) => a.stepId === 'two')
-  assert.deepEqual(two.map((a) => [a.attempt, a.status]), [[1, 'interrupted'], [2, 'succeeded']])
+  assert.deepEqual(
+    two.map((a) => [a.attempt, a.status]),
+    [
+      [1, 'interrupted'],
+      [2, 'succeeded'],
+    ],
+  )
 })
 
 test('workflow statistics: executions, success rate, average runtime, last run', async () => {

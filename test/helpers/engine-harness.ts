@@ -27,7 +27,9 @@ export interface Harness {
   newEngine(options?: Partial<EngineOptions>): Engine
 }
 
-export async function harness(options: Partial<EngineOptions> & { register?: (r: ActionRegistry) => void } = {}): Promise<Harness> {
+export async function harness(
+  options: Partial<EngineOptions> & { register?: (r: ActionRegistry) => void } = {},
+): Promise<Harness> {
   const storePath = join(tempDir(), 'engine.db')
   const store = new SqliteStore({ path: storePath })
   await store.migrate()
@@ -56,7 +58,11 @@ export async function harness(options: Partial<EngineOptions> & { register?: (r:
     events,
     storePath,
     async deploy(doc) {
-      const { version } = await store.putWorkflowVersion(doc, { hash: workflowHash(doc), author: 'test', now: Date.now() })
+      const { version } = await store.putWorkflowVersion(doc, {
+        hash: workflowHash(doc),
+        author: 'test',
+        now: Date.now(),
+      })
       return version
     },
     async start(workflowId, inputs = {}, trigger = { type: 'manual' }) {

@@ -36,12 +36,20 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const store = await open()
       const first = await store.putWorkflowVersion(doc(), { hash: 'h1', author: 'ada', now: 1 })
       const same = await store.putWorkflowVersion(doc(), { hash: 'h1', author: 'ada', now: 2 })
-      const next = await store.putWorkflowVersion(doc(2), { hash: 'h2', author: 'bob', sourcePath: '/x.yaml', now: 3 })
-      assert.deepEqual([first, same, next], [
-        { version: 1, created: true },
-        { version: 1, created: false },
-        { version: 2, created: true },
-      ])
+      const next = await store.putWorkflowVersion(doc(2), {
+        hash: 'h2',
+        author: 'bob',
+        sourcePath: '/x.yaml',
+        now: 3,
+      })
+      assert.deepEqual(
+        [first, same, next],
+        [
+          { version: 1, created: true },
+          { version: 1, created: false },
+          { version: 2, created: true },
+        ],
+      )
       const v1 = await store.getWorkflowVersion('wf', 1)
       assert.equal(v1?.definition.steps.length, 1)
       assert.equal(v1?.definition.version, 1)
@@ -49,7 +57,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(latest?.version, 2)
       assert.equal(latest?.author, 'bob')
       assert.equal(latest?.sourcePath, '/x.yaml')
-      assert.deepEqual((await store.listWorkflowVersions('wf')).map((v) => [v.version, v.hash]), [[2, 'h2'], [1, 'h1']])
+      assert.deepEqual(
+        (await store.listWorkflowVersions('wf')).map((v) => [v.version, v.hash]),
+        [
+          [2, 'h2'],
+          [1, 'h1'],
+        ],
+      )
       assert.equal(await store.getWorkflowVersion('nope'), undefined)
       await store.close()
     })
@@ -67,12 +81,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const store = await open()
       await store.enqueueRuns([newRun('r1', 10), newRun('r2', 11), newRun('r3', 12)])
       const a = await store.claimRuns('w1', 2, 100, 30_000)
-      assert.deepEqual(a.map((c) => c.run.id), ['r1', 'r2'])
+      assert.deepEqual(
+        a.map((c) => c.run.id),
+        ['r1', 'r2'],
+      )
       assert.equal(a[0]!.run.status, 'running')
       assert.equal(a[0]!.run.startedAt, 100)
       assert.deepEqual(a[0]!.attempts, [])
       const b = await store.claimRuns('w2', 10, 100, 30_000)
-      assert.deepEqual(b.map((c) => c.run.id), ['r3'])
+      assert.deepEqual(
+        b.map((c) => c.run.id),
+        ['r3'],
+      )
       assert.deepEqual(await store.claimRuns('w2', 10, 100, 30_000), [])
       await store.close()
     })
@@ -94,13 +114,25 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.enqueueRuns([newRun('r1', 10)])
       await store.claimRuns('old', 1, 100, 1000)
       await store.claimRuns('new', 1, 2000, 1000) // old lease expired, new owner
-      const row = { runId: 'r1', stepId: 's0', iteration: 0, attempt: 1, runAttempt: 1, status: 'succeeded' as const, startedAt: 2001, output: { x: 1 } }
+      const row = {
+        runId: 'r1',
+        stepId: 's0',
+        iteration: 0,
+        attempt: 1,
+        runAttempt: 1,
+        status: 'succeeded' as const,
+        startedAt: 2001,
+        output: { x: 1 },
+      }
       const stale = await store.commitProgress('old', [{ op: 'attempt', row }])
       assert.deepEqual(stale.lostRuns, ['r1'])
       assert.deepEqual(await store.listStepAttempts('r1'), [])
       const fresh = await store.commitProgress('new', [{ op: 'attempt', row }])
       assert.deepEqual(fresh.lostRuns, [])
-      assert.deepEqual((await store.listStepAttempts('r1')).map((a) => a.output), [{ x: 1 }])
+      assert.deepEqual(
+        (await store.listStepAttempts('r1')).map((a) => a.output),
+        [{ x: 1 }],
+      )
       await store.close()
     })
 
@@ -109,12 +141,46 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.putWorkflowVersion(doc(), { hash: 'h1', author: 'ada', now: 1 })
       await store.enqueueRuns([newRun('r1', 10), newRun('r2', 11)])
       await store.claimRuns('w', 5, 100, 30_000)
-      const base = { stepId: 's0', iteration: 0, attempt: 1, runAttempt: 1, startedAt: 100, idempotencyKey: 'r1:s0:0' }
+      const base = {
+        stepId: 's0',
+        iteration: 0,
+        attempt: 1,
+        runAttempt: 1,
+        startedAt: 100,
+        idempotencyKey: 'r1:s0:0',
+      }
       await store.commitProgress('w', [
         { op: 'attempt', row: { ...base, runId: 'r1', status: 'running', input: { i: 0 } } },
-        { op: 'attempt', row: { ...base, runId: 'r1', status: 'succeeded', input: { i: 0 }, output: { ok: true }, endedAt: 110, durationMs: 10 } },
-        { op: 'run_finished', runId: 'r1', workflowId: 'wf', status: 'succeeded', output: { ok: true }, endedAt: 120, durationMs: 20 },
-        { op: 'run_finished', runId: 'r2', workflowId: 'wf', status: 'failed', error: { name: 'Error', message: 'boom' }, endedAt: 130, durationMs: 40 },
+        {
+          op: 'attempt',
+          row: {
+            ...base,
+            runId: 'r1',
+            status: 'succeeded',
+            input: { i: 0 },
+            output: { ok: true },
+            endedAt: 110,
+            durationMs: 10,
+          },
+        },
+        {
+          op: 'run_finished',
+          runId: 'r1',
+          workflowId: 'wf',
+          status: 'succeeded',
+          output: { ok: true },
+          endedAt: 120,
+          durationMs: 20,
+        },
+        {
+          op: 'run_finished',
+          runId: 'r2',
+          workflowId: 'wf',
+          status: 'failed',
+          error: { name: 'Error', message: 'boom' },
+          endedAt: 130,
+          durationMs: 40,
+        },
       ])
       const attempts = await store.listStepAttempts('r1')
       assert.equal(attempts.length, 1)
@@ -139,7 +205,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.enqueueRuns([newRun('r1', 10)])
       await store.claimRuns('w1', 1, 100, 1000)
       await store.commitProgress('w1', [
-        { op: 'attempt', row: { runId: 'r1', stepId: 's0', iteration: 0, attempt: 1, runAttempt: 1, status: 'waiting', startedAt: 100, detail: { signal: 'go' } } },
+        {
+          op: 'attempt',
+          row: {
+            runId: 'r1',
+            stepId: 's0',
+            iteration: 0,
+            attempt: 1,
+            runAttempt: 1,
+            status: 'waiting',
+            startedAt: 100,
+            detail: { signal: 'go' },
+          },
+        },
         { op: 'run_parked', runId: 'r1', status: 'waiting', wakeAt: 10_000 },
       ])
       assert.equal((await store.getRun('r1'))?.status, 'waiting')
@@ -147,7 +225,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.deliverSignal('r1', 'go', { ok: 1 }, 300)
       const [claimed] = await store.claimRuns('w2', 1, 300, 1000)
       assert.equal(claimed?.attempts.length, 1)
-      assert.deepEqual(claimed?.signals.map((s) => [s.name, s.payload]), [['go', { ok: 1 }]])
+      assert.deepEqual(
+        claimed?.signals.map((s) => [s.name, s.payload]),
+        [['go', { ok: 1 }]],
+      )
       await store.commitProgress('w2', [{ op: 'signal_consumed', signalId: claimed!.signals[0]!.id }])
       assert.deepEqual(await store.listPendingSignals('r1'), [])
       await store.close()
@@ -168,10 +249,21 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.enqueueRuns([newRun('r1', 10), newRun('r2', 11)])
       assert.equal(await store.pauseUnleasedRun('r1', 50), true)
       assert.equal((await store.getRun('r1'))?.status, 'paused')
-      assert.deepEqual((await store.claimRuns('w', 5, 100, 1000)).map((c) => c.run.id), ['r2'])
-      assert.equal(await store.requestControl('r2', 'cancel', 150), true, 'r2 is leased: the request waits for its owner')
+      assert.deepEqual(
+        (await store.claimRuns('w', 5, 100, 1000)).map((c) => c.run.id),
+        ['r2'],
+      )
+      assert.equal(
+        await store.requestControl('r2', 'cancel', 150),
+        true,
+        'r2 is leased: the request waits for its owner',
+      )
       assert.deepEqual(await store.pendingControls('w'), [{ runId: 'r2', control: 'cancel' }])
-      assert.equal(await store.finishUnleasedRun('r2', 'cancelled', 200), false, 'leased runs are finished by their owner')
+      assert.equal(
+        await store.finishUnleasedRun('r2', 'cancelled', 200),
+        false,
+        'leased runs are finished by their owner',
+      )
       assert.equal(await store.resumeRun('r1', 300), true)
       assert.equal((await store.getRun('r1'))?.status, 'queued')
       assert.equal(await store.finishUnleasedRun('r1', 'cancelled', 400), true)
@@ -192,21 +284,42 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.claimRuns('dead', 1, 100, 60_000)
       await store.claimRuns('alive', 1, 100, 60_000)
       assert.equal(await store.releaseLeases(['dead']), 1)
-      assert.deepEqual((await store.listWorkers()).map((w) => w.id), [])
-      assert.deepEqual((await store.claimRuns('other', 5, 200, 60_000)).map((c) => c.run.id), ['r1'])
+      assert.deepEqual(
+        (await store.listWorkers()).map((w) => w.id),
+        [],
+      )
+      assert.deepEqual(
+        (await store.claimRuns('other', 5, 200, 60_000)).map((c) => c.run.id),
+        ['r1'],
+      )
       await store.releaseOwner('alive')
       assert.equal((await store.getRun('r2'))?.status, 'queued')
-      assert.deepEqual((await store.claimRuns('other', 5, 300, 60_000)).map((c) => c.run.id), ['r2'])
+      assert.deepEqual(
+        (await store.claimRuns('other', 5, 300, 60_000)).map((c) => c.run.id),
+        ['r2'],
+      )
       await store.close()
     })
 
     test('runs are listed newest first, filtered and paged', async () => {
       const store = await open()
       await store.enqueueRuns([newRun('r1', 1), newRun('r2', 2), newRun('r3', 3, { workflowId: 'other' })])
-      assert.deepEqual((await store.listRuns({})).map((r) => r.id), ['r3', 'r2', 'r1'])
-      assert.deepEqual((await store.listRuns({ workflowId: 'wf' })).map((r) => r.id), ['r2', 'r1'])
-      assert.deepEqual((await store.listRuns({ limit: 1, before: 'r3' })).map((r) => r.id), ['r2'])
-      assert.deepEqual((await store.listRuns({ status: ['succeeded'] })).map((r) => r.id), [])
+      assert.deepEqual(
+        (await store.listRuns({})).map((r) => r.id),
+        ['r3', 'r2', 'r1'],
+      )
+      assert.deepEqual(
+        (await store.listRuns({ workflowId: 'wf' })).map((r) => r.id),
+        ['r2', 'r1'],
+      )
+      assert.deepEqual(
+        (await store.listRuns({ limit: 1, before: 'r3' })).map((r) => r.id),
+        ['r2'],
+      )
+      assert.deepEqual(
+        (await store.listRuns({ status: ['succeeded'] })).map((r) => r.id),
+        [],
+      )
       await store.close()
     })
   })

@@ -18,14 +18,21 @@ import type {
 } from '../../core/store-port.ts'
 import type { WorkflowDoc } from '../../core/workflow.ts'
 import { MIGRATIONS } from './migrations.ts'
-import { openSqlite, type Durability, type SqliteDb, type SqliteStatement, type SqlValue } from './sqlite-driver.ts'
+import {
+  openSqlite,
+  type Durability,
+  type SqliteDb,
+  type SqliteStatement,
+  type SqlValue,
+} from './sqlite-driver.ts'
 
 type Row = Record<string, SqlValue>
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value))
 const parse = <T>(text: SqlValue | undefined): T | undefined =>
   text === null || text === undefined ? undefined : (JSON.parse(text as string) as T)
-const num = (v: SqlValue | undefined): number | undefined => (v === null || v === undefined ? undefined : Number(v))
+const num = (v: SqlValue | undefined): number | undefined =>
+  v === null || v === undefined ? undefined : Number(v)
 
 function toRun(row: Row): RunRecord {
   const run: RunRecord = {
@@ -127,16 +134,23 @@ export class SqliteStore implements Store {
       'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
     )
     const applied: string[] = []
-    const current = Number(this.#db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get()!.v)
+    const current = Number(
+      this.#db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get()!.v,
+    )
     const latest = MIGRATIONS.at(-1)?.version ?? 0
     if (current > latest) {
-      throw new HsError('HS_ERR_STORE_SCHEMA', `store ${this.path} has schema version ${current}; this homeostat knows up to ${latest}`)
+      throw new HsError(
+        'HS_ERR_STORE_SCHEMA',
+        `store ${this.path} has schema version ${current}; this homeostat knows up to ${latest}`,
+      )
     }
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue
       this.#tx(() => {
         this.#db.exec(m.sql)
-        this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now())
+        this.#db
+          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+          .run(m.version, m.name, Date.now())
       })
       applied.push(`${m.version} ${m.name}`)
     }
@@ -159,27 +173,42 @@ export class SqliteStore implements Store {
       const existing = this.#q('SELECT latest_version FROM workflows WHERE id = ?').get(doc.id)
       if (existing) {
         const latest = Number(existing.latest_version)
-        const row = this.#q('SELECT hash FROM workflow_versions WHERE workflow_id = ? AND version = ?').get(doc.id, latest)
+        const row = this.#q('SELECT hash FROM workflow_versions WHERE workflow_id = ? AND version = ?').get(
+          doc.id,
+          latest,
+        )
         if (row?.hash === meta.hash) return { version: latest, created: false }
       }
       const version = existing ? Number(existing.latest_version) + 1 : 1
       const definition = { ...doc, version }
       if (existing) {
-        this.#q('UPDATE workflows SET name = ?, latest_version = ?, source_path = ?, updated_at = ? WHERE id = ?').run(
-          doc.name ?? null,
-          version,
-          meta.sourcePath ?? null,
-          meta.now,
-          doc.id,
-        )
+        this.#q(
+          'UPDATE workflows SET name = ?, latest_version = ?, source_path = ?, updated_at = ? WHERE id = ?',
+        ).run(doc.name ?? null, version, meta.sourcePath ?? null, meta.now, doc.id)
       } else {
         this.#q(
           'INSERT INTO workflows (id, name, latest_version, enabled, source_path, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        ).run(doc.id, doc.name ?? null, version, doc.enabled === false ? 0 : 1, meta.sourcePath ?? null, meta.now, meta.now)
+        ).run(
+          doc.id,
+          doc.name ?? null,
+          version,
+          doc.enabled === false ? 0 : 1,
+          meta.sourcePath ?? null,
+          meta.now,
+          meta.now,
+        )
       }
       this.#q(
         'INSERT INTO workflow_versions (workflow_id, version, hash, definition, author, source_path, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ).run(doc.id, version, meta.hash, JSON.stringify(definition), meta.author, meta.sourcePath ?? null, meta.now)
+      ).run(
+        doc.id,
+        version,
+        meta.hash,
+        JSON.stringify(definition),
+        meta.author,
+        meta.sourcePath ?? null,
+        meta.now,
+      )
       this.#q('DELETE FROM workflow_triggers WHERE workflow_id = ?').run(doc.id)
       for (const [idx, trigger] of (doc.triggers ?? []).entries()) {
         this.#q(
@@ -246,7 +275,11 @@ export class SqliteStore implements Store {
   }
 
   async setWorkflowEnabled(id: string, enabled: boolean, now: number): Promise<boolean> {
-    const r = this.#q('UPDATE workflows SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id)
+    const r = this.#q('UPDATE workflows SET enabled = ?, updated_at = ? WHERE id = ?').run(
+      enabled ? 1 : 0,
+      now,
+      id,
+    )
     return Number(r.changes) > 0
   }
 
@@ -260,7 +293,15 @@ export class SqliteStore implements Store {
     const insertQueue = this.#q('INSERT INTO run_queue (run_id, available_at) VALUES (?, ?)')
     this.#tx(() => {
       for (const run of runs) {
-        insertRun.run(run.id, run.workflowId, run.workflowVersion, JSON.stringify(run.trigger), JSON.stringify(run.inputs), run.isTest ? 1 : 0, run.createdAt)
+        insertRun.run(
+          run.id,
+          run.workflowId,
+          run.workflowVersion,
+          JSON.stringify(run.trigger),
+          JSON.stringify(run.inputs),
+          run.isTest ? 1 : 0,
+          run.createdAt,
+        )
         insertQueue.run(run.id, run.availableAt ?? run.createdAt)
       }
     })
@@ -295,7 +336,9 @@ export class SqliteStore implements Store {
   }
 
   async listStepAttempts(runId: string): Promise<StepAttemptRecord[]> {
-    return this.#q('SELECT * FROM step_executions WHERE run_id = ? ORDER BY started_at, step_id, iteration, attempt')
+    return this.#q(
+      'SELECT * FROM step_executions WHERE run_id = ? ORDER BY started_at, step_id, iteration, attempt',
+    )
       .all(runId)
       .map(toAttempt)
   }
@@ -324,7 +367,13 @@ export class SqliteStore implements Store {
       }))
   }
 
-  async claimRuns(owner: string, limit: number, now: number, leaseMs: number, onlyRunIds?: readonly string[]): Promise<ClaimedRun[]> {
+  async claimRuns(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    onlyRunIds?: readonly string[],
+  ): Promise<ClaimedRun[]> {
     const only = onlyRunIds ? 'AND run_id IN (SELECT value FROM json_each(?))' : ''
     // a claimed run's available_at moves to its lease expiry: leased runs are not due, so the scan
     // below reads due rows only, and a run whose lease lapses becomes due again by itself
@@ -350,7 +399,9 @@ export class SqliteStore implements Store {
         const fresh = Number(row.claim_count) === 1 && run.attempt === 1
         claimed.push({
           run,
-          attempts: fresh ? [] : this.#q('SELECT * FROM step_executions WHERE run_id = ?').all(run.id).map(toAttempt),
+          attempts: fresh
+            ? []
+            : this.#q('SELECT * FROM step_executions WHERE run_id = ?').all(run.id).map(toAttempt),
           signals: fresh ? [] : this.#pendingSignals(run.id),
         })
       }
@@ -404,7 +455,10 @@ export class SqliteStore implements Store {
 
   async renewLeases(owner: string, now: number, leaseMs: number): Promise<void> {
     this.#tx(() => {
-      this.#q('UPDATE run_queue SET lease_expires_at = ?1, available_at = ?1 WHERE lease_owner = ?2').run(now + leaseMs, owner)
+      this.#q('UPDATE run_queue SET lease_expires_at = ?1, available_at = ?1 WHERE lease_owner = ?2').run(
+        now + leaseMs,
+        owner,
+      )
       this.#q('UPDATE workers SET heartbeat_at = ? WHERE id = ?').run(now, owner)
     })
   }
@@ -426,7 +480,9 @@ export class SqliteStore implements Store {
         `UPDATE workflow_executions SET status = 'queued'
          WHERE status = 'running' AND id IN (SELECT run_id FROM run_queue WHERE lease_owner = ?)`,
       ).run(owner)
-      this.#q('UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL, available_at = 0 WHERE lease_owner = ?').run(owner)
+      this.#q(
+        'UPDATE run_queue SET lease_owner = NULL, lease_expires_at = NULL, available_at = 0 WHERE lease_owner = ?',
+      ).run(owner)
       this.#q('DELETE FROM workers WHERE id = ?').run(owner)
     })
   }
@@ -434,16 +490,19 @@ export class SqliteStore implements Store {
   async commitProgress(owner: string, ops: readonly ProgressOp[]): Promise<CommitResult> {
     if (ops.length === 0) return { lostRuns: [] }
     const runIds = new Set<string>()
-    for (const op of ops) if (op.op !== 'signal_consumed') runIds.add(op.op === 'attempt' ? op.row.runId : op.runId)
+    for (const op of ops)
+      if (op.op !== 'signal_consumed') runIds.add(op.op === 'attempt' ? op.row.runId : op.runId)
     return this.#tx(() => {
       const held = new Set<string>()
-      for (const [runId] of this.#arrays('SELECT run_id FROM run_queue WHERE lease_owner = ? AND run_id IN (SELECT value FROM json_each(?))').all(
-        owner,
-        JSON.stringify([...runIds]),
-      ) as unknown as Array<[string]>)
+      for (const [runId] of this.#arrays(
+        'SELECT run_id FROM run_queue WHERE lease_owner = ? AND run_id IN (SELECT value FROM json_each(?))',
+      ).all(owner, JSON.stringify([...runIds])) as unknown as Array<[string]>)
         held.add(runId)
       const lost = [...runIds].filter((id) => !held.has(id))
-      const stats = new Map<string, { n: number; ok: number; bad: number; ms: number; last: number; status: string }>()
+      const stats = new Map<
+        string,
+        { n: number; ok: number; bad: number; ms: number; last: number; status: string }
+      >()
       for (const op of ops) {
         switch (op.op) {
           case 'attempt': {
@@ -474,11 +533,9 @@ export class SqliteStore implements Store {
           }
           case 'run_started':
             if (!held.has(op.runId)) break
-            this.#q('UPDATE workflow_executions SET started_at = COALESCE(started_at, ?), deadline_at = COALESCE(deadline_at, ?) WHERE id = ?').run(
-              op.startedAt,
-              op.deadlineAt ?? null,
-              op.runId,
-            )
+            this.#q(
+              'UPDATE workflow_executions SET started_at = COALESCE(started_at, ?), deadline_at = COALESCE(deadline_at, ?) WHERE id = ?',
+            ).run(op.startedAt, op.deadlineAt ?? null, op.runId)
             break
           case 'run_finished': {
             if (!held.has(op.runId)) break
@@ -508,7 +565,10 @@ export class SqliteStore implements Store {
                    available_at = CASE WHEN EXISTS (SELECT 1 FROM run_signals WHERE run_id = ?1 AND consumed_at IS NULL) THEN ?2 ELSE ?3 END
                  WHERE run_id = ?1`,
               ).run(op.runId, Date.now(), op.wakeAt ?? Number.MAX_SAFE_INTEGER)
-            this.#q('UPDATE workflow_executions SET status = ?, control = NULL WHERE id = ?').run(op.status, op.runId)
+            this.#q('UPDATE workflow_executions SET status = ?, control = NULL WHERE id = ?').run(
+              op.status,
+              op.runId,
+            )
             break
           case 'signal_consumed':
             this.#q('UPDATE run_signals SET consumed_at = ? WHERE id = ?').run(Date.now(), op.signalId)
@@ -557,20 +617,26 @@ export class SqliteStore implements Store {
     })
   }
 
-  async finishUnleasedRun(runId: string, status: 'cancelled', now: number, error?: ErrorRecord): Promise<boolean> {
+  async finishUnleasedRun(
+    runId: string,
+    status: 'cancelled',
+    now: number,
+    error?: ErrorRecord,
+  ): Promise<boolean> {
     return this.#tx(() => {
       if (this.#leased(runId, now)) return false
-      const run = this.#q('SELECT status, started_at, workflow_id FROM workflow_executions WHERE id = ?').get(runId)
+      const run = this.#q('SELECT status, started_at, workflow_id FROM workflow_executions WHERE id = ?').get(
+        runId,
+      )
       if (!run || !['queued', 'waiting', 'paused', 'running'].includes(run.status as string)) return false
       this.#q('DELETE FROM run_queue WHERE run_id = ?').run(runId)
       const started = num(run.started_at)
       this.#q(
         'UPDATE workflow_executions SET status = ?, error = ?, ended_at = ?, duration_ms = ?, control = NULL WHERE id = ?',
       ).run(status, json(error), now, started === undefined ? 0 : now - started, runId)
-      this.#q("UPDATE step_executions SET status = 'cancelled', ended_at = ? WHERE run_id = ? AND status IN ('running', 'waiting')").run(
-        now,
-        runId,
-      )
+      this.#q(
+        "UPDATE step_executions SET status = 'cancelled', ended_at = ? WHERE run_id = ? AND status IN ('running', 'waiting')",
+      ).run(now, runId)
       return true
     })
   }
@@ -588,7 +654,9 @@ export class SqliteStore implements Store {
 
   async resumeRun(runId: string, now: number): Promise<boolean> {
     return this.#tx(() => {
-      const r = this.#q("UPDATE workflow_executions SET status = 'queued', control = NULL WHERE id = ? AND status = 'paused'").run(runId)
+      const r = this.#q(
+        "UPDATE workflow_executions SET status = 'queued', control = NULL WHERE id = ? AND status = 'paused'",
+      ).run(runId)
       if (Number(r.changes) === 0) return false
       this.#q('INSERT OR REPLACE INTO run_queue (run_id, available_at) VALUES (?, ?)').run(runId, now)
       return true
@@ -610,8 +678,13 @@ export class SqliteStore implements Store {
 
   async deliverSignal(runId: string, name: string, payload: unknown, now: number): Promise<number> {
     return this.#tx(() => {
-      const r = this.#q('INSERT INTO run_signals (run_id, name, payload, created_at) VALUES (?, ?, ?, ?)').run(runId, name, json(payload), now)
-      this.#q('UPDATE run_queue SET available_at = ? WHERE run_id = ? AND lease_owner IS NULL').run(now, runId)
+      const r = this.#q(
+        'INSERT INTO run_signals (run_id, name, payload, created_at) VALUES (?, ?, ?, ?)',
+      ).run(runId, name, json(payload), now)
+      this.#q('UPDATE run_queue SET available_at = ? WHERE run_id = ? AND lease_owner IS NULL').run(
+        now,
+        runId,
+      )
       return Number(r.lastInsertRowid)
     })
   }

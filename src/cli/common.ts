@@ -3,7 +3,7 @@ import { openApp, type App } from './app.ts'
 import { resolveConfig, type Config } from './config.ts'
 
 /** Exit codes scripts can rely on. */
-export const EXIT = { ok: 0, runFailed: 1, badInput: 2 } as const
+export const EXIT = { ok: 0, runFailed: 1, badInput: 2, interrupted: 130 } as const
 
 /** Thrown by a command to end with a given exit code after it printed its own output. */
 export class ExitCode extends Error {

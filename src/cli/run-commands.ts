@@ -116,7 +116,9 @@ export function registerRunCommands(program: Command): void {
           if (cmd.wait) engine.onEvent((e) => e.runId === runId && printStepEvent(e, stepStart))
         }
         let poll: NodeJS.Timeout | undefined
+        let interrupted: (() => void) | undefined
         const finished = new Promise<void>((resolve) => {
+          interrupted = resolve
           engine.onEvent((e) => {
             if (e.runId === runId && e.type.startsWith('workflow.') && e.type !== 'workflow.started')
               resolve()
@@ -133,13 +135,18 @@ export function registerRunCommands(program: Command): void {
             })
           }, 250)
         })
-        const stop = (): void => void engine.stop({ graceMs: app.config.worker.graceMs })
+        let stopping: Promise<void> | undefined
+        const stop = (): void => {
+          if (!opts.json) print('interrupted: running steps may finish; the run resumes in the next worker (`homeostat worker`)')
+          stopping = engine.stop({ graceMs: app.config.worker.graceMs })
+          void stopping.then(interrupted)
+        }
         process.once('SIGINT', stop)
         process.once('SIGTERM', stop)
         await engine.start()
         await finished
         clearInterval(poll)
-        await engine.stop()
+        await (stopping ?? engine.stop())
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
         const { run, attempts } = await runDetails(app, runId)
@@ -154,7 +161,7 @@ export function registerRunCommands(program: Command): void {
           if (run.status === 'waiting')
             print(`waiting for a signal: \`homeostat runs signal ${runId} <name>\``)
         }
-        throw new ExitCode(exitFor(run))
+        throw new ExitCode(stopping ? EXIT.interrupted : exitFor(run))
       })(),
     )
 

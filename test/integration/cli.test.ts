@@ -3,7 +3,7 @@ import { cpSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { test } from 'node:test'
-import { runCli } from '../helpers/cli.ts'
+import { runCli, startCli, until } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
@@ -123,3 +123,22 @@ test(
     assert.equal(dump(store), before, 'the store is unchanged')
   },
 )
+
+test('SIGINT during run --wait releases the run; a worker finishes it later', { timeout: 60_000 }, async () => {
+  const dir = project()
+  writeFileSync(
+    join(dir, 'workflows', 'nap.yaml'),
+    'id: nap\nsteps:\n  - id: sleep\n    uses: wait.sleep\n    with: { duration: 3s }\n  - id: after\n    needs: [sleep]\n    uses: data.set\n    with: { done: true }\n',
+  )
+  const first = startCli(['run', 'nap', '--wait'], dir, { HOMEOSTAT_WORKER_GRACE: '100ms' })
+  await until(() => first.stdout().includes('run '), 20_000, 'the run to start')
+  await new Promise((r) => setTimeout(r, 300))
+  first.child.kill('SIGINT')
+  const interrupted = await first.result
+  assert.equal(interrupted.code, 130)
+  assert.match(interrupted.stdout, /interrupted: running steps may finish/)
+  assert.match(interrupted.stdout, /queued/)
+  const worker = await runCli(['worker', '--once'], dir)
+  assert.equal(worker.code, 0, worker.stderr)
+  assert.match(worker.stdout, /1 run\(s\) succeeded/)
+})

@@ -137,7 +137,10 @@ export function registerRunCommands(program: Command): void {
         })
         let stopping: Promise<void> | undefined
         const stop = (): void => {
-          if (!opts.json) print('interrupted: running steps may finish; the run resumes in the next worker (`homeostat worker`)')
+          if (!opts.json)
+            print(
+              'interrupted: running steps may finish; the run resumes in the next worker (`homeostat worker`)',
+            )
           stopping = engine.stop({ graceMs: app.config.worker.graceMs })
           void stopping.then(interrupted)
         }

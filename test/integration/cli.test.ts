@@ -124,21 +124,25 @@ test(
   },
 )
 
-test('SIGINT during run --wait releases the run; a worker finishes it later', { timeout: 60_000 }, async () => {
-  const dir = project()
-  writeFileSync(
-    join(dir, 'workflows', 'nap.yaml'),
-    'id: nap\nsteps:\n  - id: sleep\n    uses: wait.sleep\n    with: { duration: 3s }\n  - id: after\n    needs: [sleep]\n    uses: data.set\n    with: { done: true }\n',
-  )
-  const first = startCli(['run', 'nap', '--wait'], dir, { HOMEOSTAT_WORKER_GRACE: '100ms' })
-  await until(() => first.stdout().includes('run '), 20_000, 'the run to start')
-  await new Promise((r) => setTimeout(r, 300))
-  first.child.kill('SIGINT')
-  const interrupted = await first.result
-  assert.equal(interrupted.code, 130)
-  assert.match(interrupted.stdout, /interrupted: running steps may finish/)
-  assert.match(interrupted.stdout, /queued/)
-  const worker = await runCli(['worker', '--once'], dir)
-  assert.equal(worker.code, 0, worker.stderr)
-  assert.match(worker.stdout, /1 run\(s\) succeeded/)
-})
+test(
+  'SIGINT during run --wait releases the run; a worker finishes it later',
+  { timeout: 60_000 },
+  async () => {
+    const dir = project()
+    writeFileSync(
+      join(dir, 'workflows', 'nap.yaml'),
+      'id: nap\nsteps:\n  - id: sleep\n    uses: wait.sleep\n    with: { duration: 3s }\n  - id: after\n    needs: [sleep]\n    uses: data.set\n    with: { done: true }\n',
+    )
+    const first = startCli(['run', 'nap', '--wait'], dir, { HOMEOSTAT_WORKER_GRACE: '100ms' })
+    await until(() => first.stdout().includes('run '), 20_000, 'the run to start')
+    await new Promise((r) => setTimeout(r, 300))
+    first.child.kill('SIGINT')
+    const interrupted = await first.result
+    assert.equal(interrupted.code, 130)
+    assert.match(interrupted.stdout, /interrupted: running steps may finish/)
+    assert.match(interrupted.stdout, /queued/)
+    const worker = await runCli(['worker', '--once'], dir)
+    assert.equal(worker.code, 0, worker.stderr)
+    assert.match(worker.stdout, /1 run\(s\) succeeded/)
+  },
+)

@@ -2,13 +2,17 @@
  * SQLite schema migrations, applied in order inside one transaction each and recorded in
  * `schema_migrations`. Never edit a shipped migration: add a new one.
  */
+import { AUDIT_MIGRATIONS } from './audit-migrations.ts'
+import { MESH_MIGRATIONS } from './mesh-migrations.ts'
+
 export interface Migration {
   version: number
   name: string
   sql: string
 }
 
-export const MIGRATIONS: readonly Migration[] = [
+/** The core tables: workflows, runs, step attempts, queue. */
+export const CORE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'workflows, runs, step attempts, queue',
@@ -114,3 +118,6 @@ CREATE TABLE workers (
 `,
   },
 ]
+
+/** Every migration of every area, in version order: mesh = 2, audit = 3. */
+export const MIGRATIONS: readonly Migration[] = [...CORE_MIGRATIONS, ...MESH_MIGRATIONS, ...AUDIT_MIGRATIONS].sort((a, b) => a.version - b.version)

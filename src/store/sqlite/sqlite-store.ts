@@ -108,6 +108,11 @@ export class SqliteStore implements Store {
     this.#db = openSqlite(options.path, options.durability ?? 'process')
   }
 
+  /** The open connection, for the sub-stores of other areas (audit, mesh) that share this file and its transactions' thread. */
+  get handle(): SqliteDb {
+    return this.#db
+  }
+
   #q(sql: string): SqliteStatement {
     let stmt = this.#stmts.get(sql)
     if (!stmt) {

@@ -3,7 +3,16 @@ import { dirname, extname } from 'node:path'
 import { existsSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { builtinActions } from '../actions/builtin-actions.ts'
+import { eventActions } from '../actions/event-actions.ts'
+import { handlerActions } from '../actions/handler-actions.ts'
 import type { ActionRegistry } from '../core/action.ts'
+import type { HandlerInvoker } from '../core/handler-port.ts'
+import type { EventPublisher } from '../core/publisher-port.ts'
+import { HandlerRegistry } from '../mesh/handler-registry.ts'
+import { EventIngest, type IngestAuditRecord } from '../mesh/ingest.ts'
+import { SchemaRegistry } from '../mesh/schema-registry.ts'
+import { WorkflowRegistry, type RegistryAuditRecord } from '../mesh/workflow-registry.ts'
+import { SqliteMeshStore } from '../store/sqlite/sqlite-mesh-store.ts'
 import { HsError } from '../core/errors.ts'
 import type { WorkflowVersionRecord } from '../core/store-port.ts'
 import { formatDiagnostic } from '../core/workflow-source.ts'
@@ -18,8 +27,24 @@ import type { Config } from './config.ts'
 export interface App {
   readonly config: Config
   readonly store: SqliteStore
+  readonly mesh: SqliteMeshStore
   readonly actions: ActionRegistry
   readonly runs: RunService
+  /** Handlers of `handler.call`, loaded on first use. */
+  handlers(): Promise<HandlerRegistry>
+  /** Event schemas of the configured directories, loaded on first use (problems are logged). */
+  schemas(): Promise<SchemaRegistry>
+  /** The workflows in force (directories + store), loaded on first use. */
+  registry(): Promise<WorkflowRegistry>
+  /** The event ingest, wired to the registry and schemas. */
+  ingest(): Promise<EventIngest>
+  /** Where audit records go; the audit log attaches itself here. */
+  auditSink: {
+    write: (
+      record: IngestAuditRecord | RegistryAuditRecord | { type: string; at: number; [k: string]: unknown },
+    ) => void
+  }
+  log: (level: string, message: string, fields?: Record<string, unknown>) => void
   /** Loads and validates the configured workflow directories (or the given paths). */
   load(paths?: readonly string[]): Promise<LoadResult>
   /** Finds a workflow by id (in the directories, else the store) or by file path, storing a new version if its content changed. */
@@ -36,8 +61,22 @@ export async function openApp(config: Config): Promise<App> {
   mkdirSync(dirname(config.store), { recursive: true })
   const store = new SqliteStore({ path: config.store, durability: config.durability })
   await store.migrate()
-  const actions = builtinActions()
-  await loadPlugins(config.plugins, config.baseDir, actions)
+  const mesh = new SqliteMeshStore(store.handle)
+  let handlerRegistry: Promise<HandlerRegistry> | undefined
+  let schemaRegistry: Promise<SchemaRegistry> | undefined
+  let workflowRegistry: Promise<WorkflowRegistry> | undefined
+  let eventIngest: Promise<EventIngest> | undefined
+  const handlers = (): Promise<HandlerRegistry> =>
+    (handlerRegistry ??= HandlerRegistry.load(config.handlers, config.baseDir))
+  const ingest = (): Promise<EventIngest> => (eventIngest ??= buildIngest())
+  const actions = await actionCatalogue(
+    config,
+    {
+      call: async (target, args, options) => (await handlers()).call(target, args, options),
+      describe: () => [],
+    },
+    { publish: async (event, options) => (await ingest()).publish(event, { ...options, via: 'engine' }) },
+  )
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
   const minLevel = LEVELS.indexOf(config.logLevel)
@@ -45,6 +84,47 @@ export async function openApp(config: Config): Promise<App> {
     if (LEVELS.indexOf(level) < minLevel) return
     process.stderr.write(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`)
   }
+
+  const auditSink: App['auditSink'] = { write: () => {} }
+
+  const schemas = (): Promise<SchemaRegistry> =>
+    (schemaRegistry ??= SchemaRegistry.load(config.schemas.filter((p) => existsSync(p))).then(
+      ({ registry, problems }) => {
+        for (const p of problems) log('warn', `${p.file}:${p.line}:${p.column}: ${p.message}`)
+        return registry
+      },
+    ))
+
+  const registry = (): Promise<WorkflowRegistry> =>
+    (workflowRegistry ??= (async () => {
+      const r = new WorkflowRegistry({
+        store,
+        mesh,
+        actions,
+        dirs: config.workflows.filter((p) => existsSync(p)),
+        audit: (record) => auditSink.write(record),
+        log,
+      })
+      const report = await r.reload(author)
+      for (const d of report.errors) log('warn', formatDiagnostic(d))
+      for (const p of report.routerProblems)
+        log('warn', `workflow ${p.workflowId} trigger ${p.triggerIndex}: ${p.message}`)
+      return r
+    })())
+
+  async function buildIngest(): Promise<EventIngest> {
+    const [r, s] = await Promise.all([registry(), schemas()])
+    return new EventIngest({
+      store: mesh,
+      routing: () => r,
+      schemas: () => s,
+      unknownTypes: config.ingest.unknownTypes,
+      defaultSource: 'homeostat://ingest',
+      onRunsQueued: () => engines.forEach((e) => e.wake()),
+      audit: (record) => auditSink.write(record),
+    })
+  }
+  const engines = new Set<Engine>()
 
   const load = (paths?: readonly string[]): Promise<LoadResult> =>
     loadWorkflows(
@@ -76,8 +156,15 @@ export async function openApp(config: Config): Promise<App> {
   return {
     config,
     store,
+    mesh,
     actions,
     runs,
+    handlers,
+    schemas,
+    registry,
+    ingest,
+    auditSink,
+    log,
     load,
     async resolveWorkflow(ref) {
       if (WORKFLOW_EXTENSIONS.has(extname(ref)) || existsSync(ref)) {
@@ -133,8 +220,26 @@ export async function openApp(config: Config): Promise<App> {
         log,
       })
       runs.attach(engine)
+      engines.add(engine)
       return engine
     },
     close: () => store.close(),
   }
+}
+
+/**
+ * Every action a workflow can use: the built-ins, plugin actions, `handler.call` and `event.emit`.
+ * The last two reach handlers and the ingest through ports that load them on first call, so a
+ * workflow can be validated without loading any handler.
+ */
+export async function actionCatalogue(
+  config: Config,
+  invoker: HandlerInvoker,
+  publisher: EventPublisher,
+): Promise<ActionRegistry> {
+  const actions = builtinActions()
+  for (const action of handlerActions(invoker)) actions.register(action)
+  for (const action of eventActions(publisher)) actions.register(action)
+  await loadPlugins(config.plugins, config.baseDir, actions)
+  return actions
 }

@@ -31,6 +31,19 @@ export interface UserConfig {
   log_level?: 'debug' | 'info' | 'warn' | 'error'
   /** Plugin modules (paths relative to this file, or package names) whose actions join the catalogue. */
   plugins?: string[]
+  /** Directories (or files) of event schemas. Default `schemas`. */
+  schemas?: string[]
+  /** Named targets of `handler.call`: `{ module: path }` or `{ url, timeout?, retries?, headers? }`. */
+  handlers?: Record<string, HandlerConfig>
+  server?: { host?: string; port?: number }
+  ingest?: {
+    /** Events of types without a schema: `accept` (default) or `reject`. */
+    unknown_types?: 'accept' | 'reject'
+    /** Largest request body. Default 1 MiB (bytes, or `512kb`, `1mb`). */
+    max_body?: string | number
+    max_depth?: number
+    max_keys?: number
+  }
 }
 
 export interface Config {
@@ -46,6 +59,17 @@ export interface Config {
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
   readonly plugins: readonly string[]
+  readonly schemas: readonly string[]
+  readonly handlers: Readonly<Record<string, HandlerConfig>>
+  readonly server: { readonly host: string; readonly port: number }
+  readonly ingest: {
+    readonly unknownTypes: 'accept' | 'reject'
+    readonly maxBody: number
+    readonly maxDepth: number
+    readonly maxKeys: number
+  }
+  /** Directory of the store file: keys, server address file, exports. */
+  readonly dataDir: string
   /** Directory relative plugin paths are resolved against (the config file's). */
   readonly baseDir: string
 }
@@ -54,9 +78,36 @@ export interface ConfigFlags {
   config?: string
   store?: string
   workflows?: string[]
+  host?: string
+  port?: string | number
 }
 
-const KEYS = new Set(['store', 'workflows', 'durability', 'worker', 'log_level', 'plugins'])
+/** A handler target as written in homeostat.yaml (see docs/handlers.md). */
+export type HandlerConfig =
+  | { module: string }
+  | { url: string; timeout?: string | number; retries?: number; headers?: Record<string, string> }
+
+function bytes(value: unknown, where: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
+  const m = typeof value === 'string' ? /^\s*(\d+)\s*(b|kb|kib|mb|mib)?\s*$/i.exec(value) : null
+  if (!m) bad(where, `not a size: ${JSON.stringify(value)} (use bytes, 512kb or 1mb)`)
+  const unit = (m[2] ?? 'b').toLowerCase()
+  return Number(m[1]) * (unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1)
+}
+
+const KEYS = new Set([
+  'store',
+  'workflows',
+  'durability',
+  'worker',
+  'log_level',
+  'plugins',
+  'schemas',
+  'handlers',
+  'server',
+  'ingest',
+])
 const WORKER_KEYS = new Set(['max_runs', 'lease', 'poll', 'grace'])
 
 function bad(where: string, message: string): never {
@@ -91,6 +142,21 @@ function readConfigFile(file: string): UserConfig {
     }
   }
   return data as UserConfig
+}
+
+function port(value: unknown): number {
+  if (value === undefined) return 8080
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    bad('server.port', `must be a port number 0-65535, not ${JSON.stringify(value)}`)
+  return n
+}
+
+function unknownTypes(value: unknown): 'accept' | 'reject' {
+  if (value === undefined) return 'accept'
+  if (value !== 'accept' && value !== 'reject')
+    bad('ingest.unknown_types', `must be accept or reject, not ${JSON.stringify(value)}`)
+  return value
 }
 
 /** Resolves the configuration for one process. `cwd` and `env` are passed in by the entry point. */
@@ -150,5 +216,18 @@ export function resolveConfig(
     logLevel,
     plugins: Object.freeze([...(user.plugins ?? [])]),
     baseDir: base,
+    schemas: Object.freeze((user.schemas ?? ['schemas']).map((p) => resolve(base, p))),
+    handlers: Object.freeze({ ...(user.handlers ?? {}) }),
+    server: Object.freeze({
+      host: flags.host ?? env.HOMEOSTAT_HOST ?? user.server?.host ?? '127.0.0.1',
+      port: port(flags.port ?? env.HOMEOSTAT_PORT ?? user.server?.port),
+    }),
+    ingest: Object.freeze({
+      unknownTypes: unknownTypes(user.ingest?.unknown_types),
+      maxBody: bytes(user.ingest?.max_body, 'ingest.max_body', 1024 * 1024),
+      maxDepth: user.ingest?.max_depth ?? 32,
+      maxKeys: user.ingest?.max_keys ?? 10_000,
+    }),
+    dataDir: dirname(store),
   })
 }

@@ -2,7 +2,9 @@ import { Command, CommanderError } from 'commander'
 import { ERROR_CODES, HsError } from '../core/errors.ts'
 import { collect, EXIT, ExitCode } from './common.ts'
 import { paint } from './output.ts'
+import { registerMeshCommands } from './mesh-commands.ts'
 import { registerRunCommands } from './run-commands.ts'
+import { registerServeCommand } from './serve-command.ts'
 import { registerWorkerCommands } from './worker-commands.ts'
 import { registerWorkflowCommands } from './workflow-commands.ts'
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerWorkflowCommands(program)
   registerRunCommands(program)
   registerWorkerCommands(program)
+  registerServeCommand(program)
+  registerMeshCommands(program)
   return program
 }
 

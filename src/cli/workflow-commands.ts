@@ -1,11 +1,10 @@
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { relative } from 'node:path'
-import { builtinActions } from '../actions/builtin-actions.ts'
 import { HsError } from '../core/errors.ts'
 import { formatDiagnostic, toCanonicalYaml } from '../core/workflow-source.ts'
 import { loadWorkflows } from '../mesh/workflow-files.ts'
-import { loadPlugins } from '../plugins/plugin-loader.ts'
+import { actionCatalogue } from './app.ts'
 import { EXIT, ExitCode, withApp, type GlobalOptions } from './common.ts'
 import { resolveConfig } from './config.ts'
 import { duration, paint, print, printJson, table, time } from './output.ts'
@@ -26,8 +25,11 @@ export function registerWorkflowCommands(program: Command): void {
           `nothing to validate: no paths given and none of ${config.workflows.join(', ')} exists`,
         )
       // validation reads files only: the store is not opened, so nothing stored can change
-      const actions = builtinActions()
-      await loadPlugins(config.plugins, config.baseDir, actions)
+      // validation needs the actions' schemas only: nothing is called or published
+      const unused = async (): Promise<never> => {
+        throw new Error('not available during validation')
+      }
+      const actions = await actionCatalogue(config, { call: unused, describe: () => [] }, { publish: unused })
       const result = await loadWorkflows(targets, actions)
       if (opts.json) {
         printJson({

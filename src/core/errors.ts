@@ -56,6 +56,32 @@ export const ERROR_CODES = {
     fix: 'The store was written by a newer homeostat; upgrade, or point --store at another file.',
   },
   HS_ERR_USAGE: { status: 400, fix: 'See `homeostat --help` for the command and its options.' },
+  HS_ERR_EVENT_INVALID: {
+    status: 400,
+    fix: 'Send a CloudEvents 1.0 envelope (or {type, data}); the errors list each problem as a JSON pointer.',
+  },
+  HS_ERR_EVENT_SCHEMA: {
+    status: 422,
+    fix: "Make `data` match the type's schema (schemas/*.yaml); then `homeostat events replay <id>`.",
+  },
+  HS_ERR_EVENT_TOO_LARGE: {
+    status: 413,
+    fix: 'Send a smaller body (default limit 1 MiB, `ingest.max_body` in homeostat.yaml), or split a batch.',
+  },
+  HS_ERR_EVENT_LIMIT: {
+    status: 400,
+    fix: 'Flatten the event: its nesting depth or key count is over the limit named in the message.',
+  },
+  HS_ERR_EVENT_CONTENT_TYPE: {
+    status: 415,
+    fix: 'Use application/cloudevents+json, application/cloudevents-batch+json, application/json, or binary mode with ce-* headers.',
+  },
+  HS_ERR_EVENT_NOT_FOUND: {
+    status: 404,
+    fix: 'Check the id with `homeostat events rejected` or `homeostat events list`.',
+  },
+  HS_ERR_BAD_REQUEST: { status: 400, fix: 'Check the request against the API routes in the README.' },
+  HS_ERR_INTERNAL: { status: 500, fix: 'A bug: the server log has the details; please report it.' },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -48,7 +48,10 @@ export function toCloudEvent(
   const event: Record<string, unknown> = { ...raw }
   if (event.specversion === undefined) event.specversion = '1.0'
   else if (event.specversion !== '1.0')
-    problems.push({ pointer: '/specversion', message: `specversion must be "1.0", got ${JSON.stringify(event.specversion)}` })
+    problems.push({
+      pointer: '/specversion',
+      message: `specversion must be "1.0", got ${JSON.stringify(event.specversion)}`,
+    })
   event.id ??= defaults.id()
   event.source ??= defaults.source
   event.time ??= defaults.now().toISOString()
@@ -61,16 +64,26 @@ export function toCloudEvent(
     if (event[attr] === undefined) problems.push({ pointer: `/${attr}`, message: `${attr} is required` })
   }
   if (typeof event.type === 'string' && !EVENT_TYPE_PATTERN.test(event.type)) {
-    problems.push({ pointer: '/type', message: `type must be dotted words of [a-z0-9_], e.g. kpi.threshold_breach; got ${JSON.stringify(event.type)}` })
+    problems.push({
+      pointer: '/type',
+      message: `type must be dotted words of [a-z0-9_], e.g. kpi.threshold_breach; got ${JSON.stringify(event.type)}`,
+    })
   }
   if (typeof event.time === 'string' && Number.isNaN(Date.parse(event.time))) {
-    problems.push({ pointer: '/time', message: `time must be an RFC 3339 timestamp, got ${JSON.stringify(event.time)}` })
+    problems.push({
+      pointer: '/time',
+      message: `time must be an RFC 3339 timestamp, got ${JSON.stringify(event.time)}`,
+    })
   }
-  if ('data_base64' in event) problems.push({ pointer: '/data_base64', message: 'binary data is not supported; send JSON data' })
+  if ('data_base64' in event)
+    problems.push({ pointer: '/data_base64', message: 'binary data is not supported; send JSON data' })
   for (const key of Object.keys(event)) {
     if (key === 'data' || (STRING_ATTRS as readonly string[]).includes(key) || key === 'specversion') continue
     if (!EXTENSION_NAME.test(key)) {
-      problems.push({ pointer: `/${key}`, message: `extension attribute names are 1-20 lowercase letters or digits; got ${JSON.stringify(key)}` })
+      problems.push({
+        pointer: `/${key}`,
+        message: `extension attribute names are 1-20 lowercase letters or digits; got ${JSON.stringify(key)}`,
+      })
     }
   }
   if (problems.length > 0) return { problems }

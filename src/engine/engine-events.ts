@@ -14,6 +14,9 @@ export type EngineEvent =
       output?: unknown
       error?: ErrorRecord
       durationMs: number
+      /** Steps that succeeded, and all steps of the workflow (the source document's successful_actions/total_actions). */
+      successfulActions?: number
+      totalActions?: number
     }
   | { type: 'workflow.waiting' | 'workflow.paused'; runId: string; workflowId: string; wakeAt?: number }
   | {
@@ -24,8 +27,15 @@ export type EngineEvent =
       attempt: number
       input: unknown
     }
-  | { type: 'step.completed'; runId: string; stepId: string; output: unknown }
-  | { type: 'step.failed'; runId: string; stepId: string; error?: ErrorRecord }
+  | {
+      type: 'step.completed'
+      runId: string
+      stepId: string
+      output: unknown
+      action?: string
+      durationMs?: number
+    }
+  | { type: 'step.failed'; runId: string; stepId: string; error?: ErrorRecord; action?: string }
   | { type: 'step.skipped'; runId: string; stepId: string; reason: string }
   | {
       type: 'step.retrying'

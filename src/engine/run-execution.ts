@@ -396,6 +396,7 @@ export class RunExecution {
         runId: this.run.id,
         stepId: step.id,
         output: result.output,
+        action: step.uses,
       }
       // reported once durable
       void this.#engine.commits.barrier().then(
@@ -404,7 +405,13 @@ export class RunExecution {
       )
     } else {
       this.#settle(step, { status: 'failed', error: result.error, attempts })
-      this.#engine.emit({ type: 'step.failed', runId: this.run.id, stepId: step.id, error: result.error })
+      this.#engine.emit({
+        type: 'step.failed',
+        runId: this.run.id,
+        stepId: step.id,
+        error: result.error,
+        action: step.uses,
+      })
     }
     this.#pump(this.#unblocked(step))
   }
@@ -862,6 +869,8 @@ export class RunExecution {
             : status === 'cancelled'
               ? 'workflow.cancelled'
               : 'workflow.timed_out'
+      let successfulActions = 0
+      for (const state of this.#states.values()) if (state.status === 'succeeded') successfulActions++
       this.#engine.emit({
         type,
         runId: this.run.id,
@@ -870,6 +879,8 @@ export class RunExecution {
         output,
         error: errorRecord,
         durationMs: now - started,
+        successfulActions,
+        totalActions: this.plan.steps.length,
       })
       this.#resolveDone()
     }

@@ -1,4 +1,46 @@
 import type { Migration } from './migrations.ts'
 
 /** Tables of the event mesh (version 2): the event log, rejected events, routing decisions. */
-export const MESH_MIGRATIONS: readonly Migration[] = []
+export const MESH_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 2,
+    name: 'event log, rejected events, routing decisions',
+    sql: `
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  subject TEXT,
+  time TEXT,
+  envelope TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  via TEXT NOT NULL,
+  routed_at INTEGER,
+  runs INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (source, id)
+);
+CREATE INDEX events_by_type ON events (type, seq DESC);
+CREATE INDEX events_unrouted ON events (seq) WHERE routed_at IS NULL;
+CREATE TABLE rejected_events (
+  id INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  type TEXT,
+  source TEXT,
+  event_id TEXT,
+  body TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  via TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'rejected',
+  replayed_seq INTEGER
+);
+CREATE TABLE routing_decisions (
+  event_seq INTEGER PRIMARY KEY,
+  decided_at INTEGER NOT NULL,
+  matched TEXT NOT NULL,
+  skipped TEXT NOT NULL
+);
+ALTER TABLE workflows ADD COLUMN source_hash TEXT;
+`,
+  },
+]

@@ -120,4 +120,8 @@ CREATE TABLE workers (
 ]
 
 /** Every migration of every area, in version order: mesh = 2, audit = 3. */
-export const MIGRATIONS: readonly Migration[] = [...CORE_MIGRATIONS, ...MESH_MIGRATIONS, ...AUDIT_MIGRATIONS].sort((a, b) => a.version - b.version)
+export const MIGRATIONS: readonly Migration[] = [
+  ...CORE_MIGRATIONS,
+  ...MESH_MIGRATIONS,
+  ...AUDIT_MIGRATIONS,
+].sort((a, b) => a.version - b.version)

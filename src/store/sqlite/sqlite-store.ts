@@ -18,6 +18,7 @@ import type {
 } from '../../core/store-port.ts'
 import type { WorkflowDoc } from '../../core/workflow.ts'
 import { MIGRATIONS } from './migrations.ts'
+import { runInserter } from './run-rows.ts'
 import {
   openSqlite,
   type Durability,
@@ -291,26 +292,14 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- runs
 
   async enqueueRuns(runs: NewRun[]): Promise<void> {
-    const insertRun = this.#q(
-      `INSERT INTO workflow_executions (id, workflow_id, workflow_version, status, trigger, inputs, is_test, created_at)
-       VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
-    )
-    const insertQueue = this.#q('INSERT INTO run_queue (run_id, available_at) VALUES (?, ?)')
+    this.#insertRun ??= runInserter(this.#db)
+    const insert = this.#insertRun
     this.#tx(() => {
-      for (const run of runs) {
-        insertRun.run(
-          run.id,
-          run.workflowId,
-          run.workflowVersion,
-          JSON.stringify(run.trigger),
-          JSON.stringify(run.inputs),
-          run.isTest ? 1 : 0,
-          run.createdAt,
-        )
-        insertQueue.run(run.id, run.availableAt ?? run.createdAt)
-      }
+      for (const run of runs) insert(run)
     })
   }
+
+  #insertRun: ((run: NewRun) => void) | undefined
 
   async getRun(id: string): Promise<RunRecord | undefined> {
     const row = this.#q('SELECT * FROM workflow_executions WHERE id = ?').get(id)

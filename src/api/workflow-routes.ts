@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify'
+import { HsError } from '../core/errors.ts'
+import type { MeshStore } from '../core/mesh-port.ts'
+import { RUN_STATUSES, type RunStatus, type Store } from '../core/store-port.ts'
+import type { RunService } from '../engine/run-service.ts'
+import type { WorkflowRegistry } from '../mesh/workflow-registry.ts'
+
+export interface WorkflowRouteDeps {
+  store: Store
+  mesh: MeshStore
+  registry: WorkflowRegistry
+  runs: RunService
+}
+
+/** Workflows, executions and registry control, as the source document's REST API names them. */
+export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  const entry = (id: string) => {
+    const e = deps.registry.get(id)
+    if (!e) throw new HsError('HS_ERR_WORKFLOW_NOT_FOUND', `no workflow \`${id}\``)
+    return e
+  }
+
+  app.get('/api/workflows', async () => {
+    const stats = new Map((await deps.store.listWorkflows()).map((w) => [w.id, w]))
+    return {
+      workflows: deps.registry.list().map((e) => ({
+        id: e.id,
+        name: e.doc.name,
+        description: e.doc.description,
+        version: e.version,
+        enabled: e.enabled,
+        triggers: e.doc.triggers ?? [],
+        tags: e.doc.tags ?? [],
+        file: e.file,
+        metadata: stats.get(e.id)?.stats,
+      })),
+    }
+  })
+
+  app.get('/api/workflows/:id', async (request) => {
+    const { id } = request.params as { id: string }
+    const e = entry(id)
+    const summary = (await deps.store.listWorkflows()).find((w) => w.id === id)
+    return {
+      ...e.doc,
+      version: e.version,
+      enabled: e.enabled,
+      file: e.file,
+      metadata: summary?.stats,
+      versions: await deps.store.listWorkflowVersions(id),
+    }
+  })
+
+  app.post('/api/workflows/:id/execute', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const e = entry(id)
+    if (!e.enabled) throw new HsError('HS_ERR_WORKFLOW_DISABLED', `workflow ${id} is disabled`)
+    const body = (request.body ?? {}) as { inputs?: Record<string, unknown> }
+    const record = (await deps.store.getWorkflowVersion(id, e.version))!
+    const runId = await deps.runs.submit(
+      record,
+      body.inputs ?? {},
+      { type: 'manual', source: 'api' },
+      { enabledCheck: false },
+    )
+    return reply.code(202).send({ runId, workflowId: id, version: e.version, status: 'queued' })
+  })
+
+  app.get('/api/workflows/:id/executions', async (request) => {
+    const { id } = request.params as { id: string }
+    const q = request.query as { status?: string; limit?: string; before?: string }
+    const status = q.status ? q.status.split(',') : undefined
+    for (const s of status ?? [])
+      if (!(RUN_STATUSES as readonly string[]).includes(s))
+        throw new HsError('HS_ERR_BAD_REQUEST', `status ${s}: use ${RUN_STATUSES.join(', ')}`)
+    const limit = Math.min(500, Math.max(1, Number(q.limit ?? 50) || 50))
+    const executions = await deps.store.listRuns({
+      workflowId: id,
+      status: status as RunStatus[] | undefined,
+      limit,
+      before: q.before,
+    })
+    return { executions, next: executions.length === limit ? executions.at(-1)!.id : null }
+  })
+
+  app.get('/api/executions/:id', async (request) => {
+    const { id } = request.params as { id: string }
+    const run = await deps.store.getRun(id)
+    if (!run) throw new HsError('HS_ERR_RUN_NOT_FOUND', `no run ${id}`)
+    const steps = await deps.store.listStepAttempts(id)
+    const seq = (run.trigger as { eventSeq?: number }).eventSeq
+    const routing = seq === undefined ? undefined : await deps.mesh.routingDecision(seq)
+    return { ...run, steps, routing }
+  })
+
+  for (const action of ['cancel', 'retry', 'pause', 'resume'] as const) {
+    app.post(`/api/executions/:id/${action}`, async (request, reply) => {
+      const { id } = request.params as { id: string }
+      await deps.runs[action](id)
+      const run = await deps.store.getRun(id)
+      return reply.code(202).send({ runId: id, action, status: run?.status, control: run?.control })
+    })
+  }
+
+  for (const action of ['enable', 'disable'] as const) {
+    app.post(`/api/workflows/:id/${action}`, async (request) => {
+      const { id } = request.params as { id: string }
+      const e = await deps.registry.setEnabled(id, action === 'enable', actorOf(request.headers))
+      return { id, enabled: e.enabled, version: e.version }
+    })
+  }
+
+  app.post('/api/workflows/:id/rollback', async (request) => {
+    const { id } = request.params as { id: string }
+    const { version } = (request.body ?? {}) as { version?: number }
+    if (!Number.isInteger(version))
+      throw new HsError('HS_ERR_BAD_REQUEST', 'body must be {"version": <integer>}')
+    return {
+      id,
+      restored: version,
+      version: await deps.registry.rollback(id, version!, actorOf(request.headers)),
+    }
+  })
+
+  app.post('/api/reload', async (request) => {
+    const report = await deps.registry.reload(actorOf(request.headers))
+    return { ...report, workflows: deps.registry.list().length }
+  })
+}
+
+function actorOf(headers: Record<string, string | string[] | undefined>): string {
+  const actor = headers['x-homeostat-actor']
+  return typeof actor === 'string' && actor.length > 0 && actor.length < 100 ? actor : 'api'
+}

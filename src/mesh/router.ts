@@ -1,0 +1,451 @@
+import {
+  compileEventFilter,
+  FilterInput,
+  patternMatches,
+  type EventFilter,
+  type EventPattern,
+} from '../core/event-filter.ts'
+import type { CloudEvent } from '../core/event.ts'
+import type { TriggerSpec, WorkflowDoc } from '../core/workflow.ts'
+import { triggerEventPattern } from './router-triggers.ts'
+
+/**
+ * The router: which workflows an event starts. Subscriptions are indexed by event type (a map of
+ * exact types, a map of `prefix.*` stems, and the `*` list), and the subscriber list of each event
+ * type is resolved once and cached, so routing an event costs one map look-up plus the work of the
+ * subscribers that match its type; an event nobody subscribes to costs nothing per workflow.
+ * Filters are compiled once per (workflow, version, trigger). The rules are in docs/routing.md.
+ */
+
+export interface RouteEntry {
+  workflowId: string
+  version: number
+  enabled: boolean
+  doc: WorkflowDoc
+}
+
+export interface RouteMatch {
+  workflowId: string
+  version: number
+  /** 0-based index into the workflow's `triggers`. */
+  triggerIndex: number
+  trigger: TriggerSpec
+}
+
+export type SkipReason = 'disabled' | 'filter_false' | 'filter_error' | 'type_mismatch' | 'no_event_trigger'
+
+export interface RouteSkip {
+  workflowId: string
+  version: number
+  /** The trigger the reason is about (0-based); absent when it is about the whole workflow. */
+  triggerIndex?: number
+  reason: SkipReason
+  /** One line a person can read (`filter {severity: CRITICAL} is false: severity is "WARNING" ...`). */
+  detail: string
+  /** The filter as written, for `filter_false` and `filter_error`. */
+  filter?: unknown
+  /** `explain` only: the fields the filter read and their values (absent fields are left out). */
+  seen?: Record<string, unknown>
+}
+
+/**
+ * The outcome for one event. The arrays are fresh per call; the objects in them are frozen and shared
+ * between decisions (the hot path allocates no per-workflow objects).
+ */
+export interface RoutingDecision {
+  eventType: string
+  matched: RouteMatch[]
+  skipped: RouteSkip[]
+}
+
+/** A trigger that can never match, found while loading. `triggerIndex` is -1 for the entry itself. */
+export interface RouteProblem {
+  workflowId: string
+  triggerIndex: number
+  message: string
+}
+
+/** Cumulative counts since the router was created. */
+export interface RouterCounters {
+  events: number
+  matches: number
+  filterEvaluations: number
+  filterErrors: number
+  /** Filters compiled by `load` (an unchanged (id, version) reuses its compiled filters). */
+  filterCompilations: number
+}
+
+/** One routed trigger of one workflow version; shared between loads while (id, version) is unchanged. */
+interface CompiledTrigger {
+  readonly index: number
+  readonly enabled: boolean
+  readonly patterns: readonly EventPattern[]
+  readonly filter: EventFilter | undefined
+  /** Set when the filter does not compile: the trigger never matches and says so. */
+  readonly broken: RouteSkip | undefined
+  readonly match: RouteMatch
+  readonly filterFalse: RouteSkip
+  readonly disabled: RouteSkip
+}
+
+interface CompiledWorkflow {
+  readonly id: string
+  readonly version: number
+  /** Triggers events start (`event`, `activity`, `escalation`), in document order. */
+  readonly triggers: readonly CompiledTrigger[]
+  /** Types of the other triggers, for `no_event_trigger`. */
+  readonly others: readonly string[]
+  readonly problems: readonly RouteProblem[]
+}
+
+/** A workflow in the current table. */
+interface Slot {
+  readonly order: number
+  readonly enabled: boolean
+  readonly wf: CompiledWorkflow
+  readonly disabled: RouteSkip
+}
+
+/** The triggers of one workflow whose patterns cover an event type, in trigger order. */
+interface Group {
+  readonly slot: Slot
+  readonly triggers: readonly CompiledTrigger[]
+}
+
+interface Table {
+  readonly slots: readonly Slot[]
+  readonly exact: ReadonlyMap<string, CompiledTrigger[]>
+  readonly prefix: ReadonlyMap<string, CompiledTrigger[]>
+  readonly all: readonly CompiledTrigger[]
+  readonly owner: ReadonlyMap<CompiledTrigger, Slot>
+  readonly subscriptions: { exact: string[]; wildcard: string[] }
+}
+
+/** Most event types whose subscriber lists are cached; the cache is emptied when full. */
+const RESOLVED_TYPES_LIMIT = 10_000
+
+const RANK: Readonly<Record<SkipReason, number>> = {
+  no_event_trigger: 0,
+  type_mismatch: 0,
+  disabled: 1,
+  filter_false: 2,
+  filter_error: 3,
+}
+
+const EMPTY_TABLE: Table = {
+  slots: [],
+  exact: new Map(),
+  prefix: new Map(),
+  all: [],
+  owner: new Map(),
+  subscriptions: { exact: [], wildcard: [] },
+}
+
+export class Router {
+  #table: Table = EMPTY_TABLE
+  #compiled = new Map<string, CompiledWorkflow>()
+  #resolved = new Map<string, readonly Group[]>()
+  readonly #input = new FilterInput()
+  readonly #counters: RouterCounters = {
+    events: 0,
+    matches: 0,
+    filterEvaluations: 0,
+    filterErrors: 0,
+    filterCompilations: 0,
+  }
+
+  /**
+   * Replaces the whole table atomically: filters of new (id, version) pairs are compiled, those of
+   * unchanged pairs reused (a version is immutable), and `enabled` is taken from the entry. Returns the
+   * problems: a trigger whose filter does not compile never matches; a pattern that is not one is
+   * ignored; a repeated workflow id keeps its first entry.
+   */
+  load(entries: readonly RouteEntry[]): RouteProblem[] {
+    const compiled = new Map<string, CompiledWorkflow>()
+    const problems: RouteProblem[] = []
+    const slots: Slot[] = []
+    const ids = new Set<string>()
+    for (const entry of entries) {
+      if (ids.has(entry.workflowId)) {
+        problems.push({
+          workflowId: entry.workflowId,
+          triggerIndex: -1,
+          message: `workflow \`${entry.workflowId}\` is listed twice; the router keeps the first entry`,
+        })
+        continue
+      }
+      ids.add(entry.workflowId)
+      const key = `${entry.workflowId}\u0000${entry.version}`
+      const wf = compiled.get(key) ?? this.#compiled.get(key) ?? this.#compile(entry)
+      compiled.set(key, wf)
+      problems.push(...wf.problems)
+      slots.push({
+        order: slots.length,
+        enabled: entry.enabled,
+        wf,
+        disabled: Object.freeze({
+          workflowId: wf.id,
+          version: wf.version,
+          reason: 'disabled',
+          detail: 'the workflow is disabled',
+        }),
+      })
+    }
+    const table = buildTable(slots)
+    this.#compiled = compiled
+    this.#table = table
+    this.#resolved = new Map()
+    return problems
+  }
+
+  /**
+   * Hot path: the workflows this event starts, at most one match per workflow (its first trigger, in
+   * document order, whose pattern and filter accept the event). `skipped` lists only workflows whose
+   * patterns cover the event's type: disabled ones (filters not evaluated) and those whose filters
+   * were false or failed. Never throws for a filter: a failing filter is a `filter_error` skip.
+   */
+  route(event: CloudEvent): RoutingDecision {
+    const groups = this.#resolved.get(event.type) ?? this.#resolve(event.type)
+    const matched: RouteMatch[] = []
+    const skipped: RouteSkip[] = []
+    this.#counters.events++
+    if (groups.length === 0) return { eventType: event.type, matched, skipped }
+    const input = this.#input.reset(event)
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g]!
+      if (!group.slot.enabled) {
+        skipped.push(group.slot.disabled)
+        continue
+      }
+      let skip: RouteSkip | undefined
+      let hit: RouteMatch | undefined
+      const triggers = group.triggers
+      for (let t = 0; t < triggers.length; t++) {
+        const trigger = triggers[t]!
+        let reason: RouteSkip
+        if (!trigger.enabled) reason = trigger.disabled
+        else if (trigger.broken !== undefined) reason = trigger.broken
+        else if (trigger.filter === undefined) {
+          hit = trigger.match
+          break
+        } else {
+          this.#counters.filterEvaluations++
+          try {
+            if (trigger.filter.test(input)) {
+              hit = trigger.match
+              break
+            }
+            reason = trigger.filterFalse
+          } catch (err) {
+            this.#counters.filterErrors++
+            reason = filterError(trigger, err)
+          }
+        }
+        if (skip === undefined || RANK[reason.reason] > RANK[skip.reason]) skip = reason
+      }
+      if (hit !== undefined) matched.push(hit)
+      else if (skip !== undefined) skipped.push(skip)
+    }
+    this.#counters.matches += matched.length
+    return { eventType: event.type, matched, skipped }
+  }
+
+  /**
+   * For `homeostat explain`: every workflow once, matched or skipped with its reason — `no_event_trigger`,
+   * `type_mismatch` (naming its patterns), `disabled` (saying whether it would match otherwise),
+   * `filter_false` (the filter and the values it read) or `filter_error` (the message). Creates nothing
+   * and counts nothing.
+   */
+  explain(event: CloudEvent): RoutingDecision {
+    const input = new FilterInput().reset(event)
+    const matched: RouteMatch[] = []
+    const skipped: RouteSkip[] = []
+    for (const slot of this.#table.slots) {
+      const outcome = explainWorkflow(slot.wf, event.type, input)
+      if (!('reason' in outcome)) {
+        if (slot.enabled) matched.push(outcome)
+        else {
+          const detail = `the workflow is disabled; trigger ${outcome.triggerIndex + 1} would start it otherwise`
+          skipped.push({ ...slot.disabled, detail })
+        }
+      } else if (slot.enabled || RANK[outcome.reason] === 0) {
+        skipped.push(
+          slot.enabled ? outcome : { ...outcome, detail: `${outcome.detail}; the workflow is also disabled` },
+        )
+      } else {
+        skipped.push({ ...slot.disabled, detail: `the workflow is disabled; otherwise: ${outcome.detail}` })
+      }
+    }
+    return { eventType: event.type, matched, skipped }
+  }
+
+  /** Event types and wildcard patterns subscribed by enabled triggers of enabled workflows, sorted. */
+  subscriptions(): { exact: string[]; wildcard: string[] } {
+    const { exact, wildcard } = this.#table.subscriptions
+    return { exact: [...exact], wildcard: [...wildcard] }
+  }
+
+  /** Cumulative counters (a copy). */
+  counters(): RouterCounters {
+    return { ...this.#counters }
+  }
+
+  #compile(entry: RouteEntry): CompiledWorkflow {
+    const triggers: CompiledTrigger[] = []
+    const others: string[] = []
+    const problems: RouteProblem[] = []
+    const id = entry.workflowId
+    const version = entry.version
+    ;(entry.doc.triggers ?? []).forEach((trigger, index) => {
+      const binding = triggerEventPattern(trigger)
+      if (binding === undefined || !binding.routed) {
+        others.push(String(trigger.type))
+        return
+      }
+      const problem = (message: string): void => {
+        problems.push({ workflowId: id, triggerIndex: index, message: `trigger ${index + 1}: ${message}` })
+      }
+      binding.problems.forEach(problem)
+      let filter: EventFilter | undefined
+      let broken: RouteSkip | undefined
+      try {
+        filter = compileEventFilter(trigger.filter)
+        if (filter !== undefined) this.#counters.filterCompilations++
+      } catch (err) {
+        const message = `its filter does not compile, so it never matches: ${(err as Error).message}`
+        problem(message)
+        broken = Object.freeze({
+          workflowId: id,
+          version,
+          triggerIndex: index,
+          reason: 'filter_error',
+          detail: message,
+          filter: trigger.filter,
+        })
+      }
+      const at = { workflowId: id, version, triggerIndex: index }
+      triggers.push({
+        index,
+        enabled: trigger.enabled !== false,
+        patterns: binding.patterns,
+        filter,
+        broken,
+        match: Object.freeze({ ...at, trigger }),
+        filterFalse: Object.freeze({
+          ...at,
+          reason: 'filter_false',
+          detail: `${filter?.label ?? 'filter'} is false`,
+          filter: trigger.filter,
+        }),
+        disabled: Object.freeze({ ...at, reason: 'disabled', detail: `trigger ${index + 1} is disabled` }),
+      })
+    })
+    return { id, version, triggers, others, problems }
+  }
+
+  /** The groups of subscribers whose patterns cover `type`, in table order; cached per type. */
+  #resolve(type: string): readonly Group[] {
+    const table = this.#table
+    const found = new Set<CompiledTrigger>(table.exact.get(type))
+    for (const t of table.all) found.add(t)
+    for (let dot = type.indexOf('.'); dot !== -1; dot = type.indexOf('.', dot + 1)) {
+      for (const t of table.prefix.get(type.slice(0, dot)) ?? []) found.add(t)
+    }
+    const sorted = [...found].sort(
+      (a, b) => table.owner.get(a)!.order - table.owner.get(b)!.order || a.index - b.index,
+    )
+    const groups: Group[] = []
+    for (const trigger of sorted) {
+      const slot = table.owner.get(trigger)!
+      const last = groups.at(-1)
+      if (last !== undefined && last.slot === slot) (last.triggers as CompiledTrigger[]).push(trigger)
+      else groups.push({ slot, triggers: [trigger] })
+    }
+    if (this.#resolved.size >= RESOLVED_TYPES_LIMIT) this.#resolved.clear()
+    this.#resolved.set(type, groups)
+    return groups
+  }
+}
+
+function buildTable(slots: readonly Slot[]): Table {
+  const exact = new Map<string, CompiledTrigger[]>()
+  const prefix = new Map<string, CompiledTrigger[]>()
+  const all: CompiledTrigger[] = []
+  const owner = new Map<CompiledTrigger, Slot>()
+  const subscribedExact = new Set<string>()
+  const subscribedWildcard = new Set<string>()
+  const add = (map: Map<string, CompiledTrigger[]>, key: string, trigger: CompiledTrigger): void => {
+    const list = map.get(key)
+    if (list === undefined) map.set(key, [trigger])
+    else list.push(trigger)
+  }
+  for (const slot of slots) {
+    for (const trigger of slot.wf.triggers) {
+      owner.set(trigger, slot)
+      for (const pattern of trigger.patterns) {
+        if (pattern.kind === 'exact') add(exact, pattern.stem, trigger)
+        else if (pattern.kind === 'prefix') add(prefix, pattern.stem, trigger)
+        else all.push(trigger)
+        if (slot.enabled && trigger.enabled && trigger.broken === undefined)
+          (pattern.kind === 'exact' ? subscribedExact : subscribedWildcard).add(pattern.text)
+      }
+    }
+  }
+  return {
+    slots,
+    exact,
+    prefix,
+    all,
+    owner,
+    subscriptions: { exact: [...subscribedExact].sort(), wildcard: [...subscribedWildcard].sort() },
+  }
+}
+
+function filterError(trigger: CompiledTrigger, err: unknown): RouteSkip {
+  const message = err instanceof Error ? err.message : String(err)
+  return {
+    workflowId: trigger.match.workflowId,
+    version: trigger.match.version,
+    triggerIndex: trigger.index,
+    reason: 'filter_error',
+    detail: message,
+    filter: trigger.match.trigger.filter,
+  }
+}
+
+/** One workflow's fate for an event type, ignoring whether the workflow is enabled. */
+function explainWorkflow(wf: CompiledWorkflow, type: string, input: FilterInput): RouteMatch | RouteSkip {
+  const base = { workflowId: wf.id, version: wf.version }
+  if (wf.triggers.length === 0) {
+    const detail =
+      wf.others.length === 0
+        ? 'the workflow has no triggers'
+        : `no event starts it: its triggers are ${wf.others.join(', ')} (event, activity and escalation triggers are routed)`
+    return { ...base, reason: 'no_event_trigger', detail }
+  }
+  let skip: RouteSkip | undefined
+  for (const trigger of wf.triggers) {
+    if (!trigger.patterns.some((p) => patternMatches(p, type))) continue
+    let reason: RouteSkip
+    if (!trigger.enabled) reason = trigger.disabled
+    else if (trigger.broken !== undefined) reason = trigger.broken
+    else if (trigger.filter === undefined) return trigger.match
+    else {
+      const outcome = trigger.filter.explain(input)
+      if ('result' in outcome && outcome.result) return trigger.match
+      const at = { ...base, triggerIndex: trigger.index, filter: trigger.filter.source, seen: outcome.seen }
+      reason =
+        'error' in outcome
+          ? { ...at, reason: 'filter_error', detail: outcome.detail }
+          : { ...at, reason: 'filter_false', detail: outcome.detail }
+    }
+    if (skip === undefined || RANK[reason.reason] > RANK[skip.reason]) skip = reason
+  }
+  if (skip !== undefined) return skip
+  const patterns = wf.triggers.flatMap((t) => t.patterns.map((p) => p.text))
+  const detail =
+    patterns.length === 0
+      ? 'its event triggers have no valid pattern'
+      : `event type \`${type}\` matches none of its patterns: ${[...new Set(patterns)].join(', ')}`
+  return { ...base, reason: 'type_mismatch', detail }
+}

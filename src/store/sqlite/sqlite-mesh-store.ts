@@ -1,0 +1,243 @@
+import type { CloudEvent } from '../../core/event.ts'
+import type {
+  AppendedEvent,
+  EventVia,
+  MeshCounters,
+  MeshStore,
+  RejectedEvent,
+  RoutePlan,
+  StoredEvent,
+} from '../../core/mesh-port.ts'
+import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
+import { runInserter } from './run-rows.ts'
+
+type Row = Record<string, SqlValue>
+
+function toStored(row: Row): StoredEvent {
+  const stored: StoredEvent = {
+    seq: Number(row.seq),
+    event: JSON.parse(row.envelope as string) as CloudEvent,
+    receivedAt: Number(row.received_at),
+    via: row.via as EventVia,
+    runs: Number(row.runs),
+  }
+  if (row.routed_at !== null) stored.routedAt = Number(row.routed_at)
+  return stored
+}
+
+function toRejected(row: Row): RejectedEvent {
+  const r: RejectedEvent = {
+    id: Number(row.id),
+    receivedAt: Number(row.received_at),
+    body: JSON.parse(row.body as string),
+    reasons: JSON.parse(row.reasons as string) as RejectedEvent['reasons'],
+    via: row.via as EventVia,
+    status: row.status as RejectedEvent['status'],
+  }
+  if (row.type !== null) r.type = row.type as string
+  if (row.source !== null) r.source = row.source as string
+  if (row.event_id !== null) r.eventId = row.event_id as string
+  if (row.replayed_seq !== null) r.replayedSeq = Number(row.replayed_seq)
+  return r
+}
+
+/** The event mesh's tables, on the connection of `SqliteStore` (`new SqliteMeshStore(store.handle)`). */
+export class SqliteMeshStore implements MeshStore {
+  readonly #db: SqliteDb
+  readonly #stmts = new Map<string, SqliteStatement>()
+  #insertRun: ((run: RoutePlan['runs'][number]) => void) | undefined
+
+  constructor(db: SqliteDb) {
+    this.#db = db
+  }
+
+  #q(sql: string): SqliteStatement {
+    let stmt = this.#stmts.get(sql)
+    if (!stmt) {
+      stmt = this.#db.prepare(sql)
+      this.#stmts.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE')
+    try {
+      const result = fn()
+      this.#db.exec('COMMIT')
+      return result
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  /** Queues the plan's runs and keeps the decision; inside the caller's transaction. */
+  #applyRoute(seq: number, plan: RoutePlan, now: number): string[] {
+    this.#insertRun ??= runInserter(this.#db)
+    for (const run of plan.runs) this.#insertRun(run)
+    this.#q(
+      'INSERT INTO routing_decisions (event_seq, decided_at, matched, skipped) VALUES (?, ?, ?, ?)',
+    ).run(seq, now, JSON.stringify(plan.decision.matched), JSON.stringify(plan.decision.skipped))
+    this.#q('UPDATE events SET routed_at = ?, runs = ? WHERE seq = ?').run(now, plan.runs.length, seq)
+    return plan.runs.map((r) => r.id)
+  }
+
+  async appendEvents(
+    events: Array<{ event: CloudEvent; receivedAt: number; via: EventVia }>,
+    route?: (event: CloudEvent, seq: number) => RoutePlan,
+  ): Promise<AppendedEvent[]> {
+    if (events.length === 0) return []
+    const insert = this.#q(
+      `INSERT INTO events (source, id, type, subject, time, envelope, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source, id) DO NOTHING RETURNING seq`,
+    )
+    const existing = this.#q('SELECT seq FROM events WHERE source = ? AND id = ?')
+    return this.#tx(() =>
+      events.map(({ event, receivedAt, via }) => {
+        const row = insert.get(
+          event.source,
+          event.id,
+          event.type,
+          event.subject ?? null,
+          event.time ?? null,
+          JSON.stringify(event),
+          receivedAt,
+          via,
+        )
+        if (!row)
+          return { seq: Number(existing.get(event.source, event.id)!.seq), duplicate: true, runIds: [] }
+        const seq = Number(row.seq)
+        const runIds = route ? this.#applyRoute(seq, route(event, seq), receivedAt) : []
+        return { seq, duplicate: false, runIds }
+      }),
+    )
+  }
+
+  async routePending(
+    route: (event: CloudEvent, seq: number) => RoutePlan,
+    now: number,
+    limit = 1000,
+  ): Promise<number> {
+    let total = 0
+    for (;;) {
+      const rows = this.#q('SELECT * FROM events WHERE routed_at IS NULL ORDER BY seq LIMIT ?').all(limit)
+      if (rows.length === 0) return total
+      this.#tx(() => {
+        for (const row of rows) {
+          const stored = toStored(row)
+          this.#applyRoute(stored.seq, route(stored.event, stored.seq), now)
+        }
+      })
+      total += rows.length
+    }
+  }
+
+  async recentEvents(filter: { type?: string; limit?: number; beforeSeq?: number }): Promise<StoredEvent[]> {
+    const limit = filter.limit ?? 50
+    const before = filter.beforeSeq ?? Number.MAX_SAFE_INTEGER
+    const rows = filter.type
+      ? this.#q('SELECT * FROM events WHERE type = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(
+          filter.type,
+          before,
+          limit,
+        )
+      : this.#q('SELECT * FROM events WHERE seq < ? ORDER BY seq DESC LIMIT ?').all(before, limit)
+    return rows.map(toStored)
+  }
+
+  async getEvent(seq: number): Promise<StoredEvent | undefined> {
+    const row = this.#q('SELECT * FROM events WHERE seq = ?').get(seq)
+    return row ? toStored(row) : undefined
+  }
+
+  async routingDecision(
+    eventSeq: number,
+  ): Promise<{ decidedAt: number; matched: unknown[]; skipped: unknown[] } | undefined> {
+    const row = this.#q('SELECT * FROM routing_decisions WHERE event_seq = ?').get(eventSeq)
+    if (!row) return undefined
+    return {
+      decidedAt: Number(row.decided_at),
+      matched: JSON.parse(row.matched as string) as unknown[],
+      skipped: JSON.parse(row.skipped as string) as unknown[],
+    }
+  }
+
+  async rejectEvent(record: Omit<RejectedEvent, 'id' | 'status' | 'replayedSeq'>): Promise<number> {
+    const r = this.#q(
+      'INSERT INTO rejected_events (received_at, type, source, event_id, body, reasons, via) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      record.receivedAt,
+      record.type ?? null,
+      record.source ?? null,
+      record.eventId ?? null,
+      JSON.stringify(record.body ?? null),
+      JSON.stringify(record.reasons),
+      record.via,
+    )
+    return Number(r.lastInsertRowid)
+  }
+
+  async listRejected(filter: { status?: 'rejected' | 'replayed'; limit?: number }): Promise<RejectedEvent[]> {
+    const limit = filter.limit ?? 50
+    const rows = filter.status
+      ? this.#q('SELECT * FROM rejected_events WHERE status = ? ORDER BY id DESC LIMIT ?').all(
+          filter.status,
+          limit,
+        )
+      : this.#q('SELECT * FROM rejected_events ORDER BY id DESC LIMIT ?').all(limit)
+    return rows.map(toRejected)
+  }
+
+  async getRejected(id: number): Promise<RejectedEvent | undefined> {
+    const row = this.#q('SELECT * FROM rejected_events WHERE id = ?').get(id)
+    return row ? toRejected(row) : undefined
+  }
+
+  async markReplayed(id: number, seq: number): Promise<void> {
+    this.#q("UPDATE rejected_events SET status = 'replayed', replayed_seq = ? WHERE id = ?").run(seq, id)
+  }
+
+  async meshCounters(): Promise<MeshCounters> {
+    const received = Number(this.#q('SELECT COUNT(*) AS n FROM events').get()!.n)
+    const rejected = Number(this.#q('SELECT COUNT(*) AS n FROM rejected_events').get()!.n)
+    const byType = this.#q(
+      'SELECT type, COUNT(*) AS received, SUM(runs) AS triggered FROM events GROUP BY type ORDER BY received DESC, type',
+    )
+      .all()
+      .map((r) => ({
+        type: r.type as string,
+        received: Number(r.received),
+        triggered: Number(r.triggered ?? 0),
+      }))
+    const byWorkflow = this.#q(
+      `SELECT workflow_id, COUNT(*) AS triggered, SUM(status = 'succeeded') AS succeeded,
+              SUM(status IN ('failed', 'timed_out')) AS failed
+       FROM workflow_executions WHERE json_extract(trigger, '$.type') = 'event' GROUP BY workflow_id ORDER BY workflow_id`,
+    )
+      .all()
+      .map((r) => ({
+        workflowId: r.workflow_id as string,
+        triggered: Number(r.triggered),
+        succeeded: Number(r.succeeded ?? 0),
+        failed: Number(r.failed ?? 0),
+      }))
+    return {
+      eventsReceived: received,
+      eventsRejected: rejected,
+      workflowsTriggered: byWorkflow.reduce((n, w) => n + w.triggered, 0),
+      workflowsFailed: byWorkflow.reduce((n, w) => n + w.failed, 0),
+      byType,
+      byWorkflow,
+    }
+  }
+
+  async sourceHash(workflowId: string): Promise<string | undefined> {
+    const row = this.#q('SELECT source_hash FROM workflows WHERE id = ?').get(workflowId)
+    return row?.source_hash === null || row === undefined ? undefined : (row.source_hash as string)
+  }
+
+  async setSourceHash(workflowId: string, hash: string): Promise<void> {
+    this.#q('UPDATE workflows SET source_hash = ? WHERE id = ?').run(hash, workflowId)
+  }
+}

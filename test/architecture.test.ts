@@ -18,6 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   triggers: ['core', 'engine', 'mesh', 'triggers'],
   connectors: ['core', 'engine', 'mesh', 'connectors'],
   audit: ['core', 'audit'],
+  api: ['core', 'mesh', 'engine', 'api'],
   plugins: ['core', 'plugins'],
   cli: [
     'core',

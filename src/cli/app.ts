@@ -75,7 +75,10 @@ export async function openApp(config: Config): Promise<App> {
       call: async (target, args, options) => (await handlers()).call(target, args, options),
       describe: () => [],
     },
-    { publish: async (event, options) => (await ingest()).publish(event, { ...options, via: 'engine' }) },
+    {
+      publish: async (event, options) =>
+        (await ingest()).publish({ source: 'homeostat://engine', ...event }, { ...options, via: 'engine' }),
+    },
   )
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { ERROR_CODES, HsError } from '../core/errors.ts'
 import { collect, EXIT, ExitCode } from './common.ts'
 import { paint } from './output.ts'
+import { registerDemoCommand } from './demo-command.ts'
 import { registerMeshCommands } from './mesh-commands.ts'
 import { registerRunCommands } from './run-commands.ts'
 import { registerServeCommand } from './serve-command.ts'
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerWorkerCommands(program)
   registerServeCommand(program)
   registerMeshCommands(program)
+  registerDemoCommand(program)
   return program
 }
 

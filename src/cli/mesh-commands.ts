@@ -353,7 +353,7 @@ export async function meshStats(app: App): Promise<{
     disabled: entries.filter((e) => !e.enabled).length,
     uniqueEventTypes: eventTypes.length,
     eventTypes,
-    workflowsByKernel: workflowsByHandler(entries.map((e) => e.doc)),
+    workflowsByKernel: workflowsByHandler(registry.inLoadOrder().map((e) => e.doc)),
     router: {
       events_received: counters.eventsReceived,
       events_rejected: counters.eventsRejected,

@@ -83,6 +83,9 @@ interface CompiledTrigger {
   readonly filter: EventFilter | undefined
   /** Set when the filter does not compile: the trigger never matches and says so. */
   readonly broken: RouteSkip | undefined
+  /** Why the trigger is not even tried (it is disabled, or broken), with that reason's rank. */
+  readonly gate: RouteSkip | undefined
+  readonly gateRank: number
   readonly match: RouteMatch
   readonly filterFalse: RouteSkip
   readonly disabled: RouteSkip
@@ -109,6 +112,8 @@ interface Slot {
 /** The triggers of one workflow whose patterns cover an event type, in trigger order. */
 interface Group {
   readonly slot: Slot
+  /** The workflow's `disabled` skip when it is disabled. */
+  readonly disabled: RouteSkip | undefined
   readonly triggers: readonly CompiledTrigger[]
 }
 
@@ -146,13 +151,11 @@ export class Router {
   #compiled = new Map<string, CompiledWorkflow>()
   #resolved = new Map<string, readonly Group[]>()
   readonly #input = new FilterInput()
-  readonly #counters: RouterCounters = {
-    events: 0,
-    matches: 0,
-    filterEvaluations: 0,
-    filterErrors: 0,
-    filterCompilations: 0,
-  }
+  #events = 0
+  #matches = 0
+  #filterEvaluations = 0
+  #filterErrors = 0
+  #filterCompilations = 0
 
   /**
    * Replaces the whole table atomically: filters of new (id, version) pairs are compiled, those of
@@ -205,49 +208,57 @@ export class Router {
    * were false or failed. Never throws for a filter: a failing filter is a `filter_error` skip.
    */
   route(event: CloudEvent): RoutingDecision {
-    const groups = this.#resolved.get(event.type) ?? this.#resolve(event.type)
+    const type = event.type
+    const groups = this.#resolved.get(type) ?? this.#resolve(type)
     const matched: RouteMatch[] = []
     const skipped: RouteSkip[] = []
-    this.#counters.events++
-    if (groups.length === 0) return { eventType: event.type, matched, skipped }
+    this.#events++
+    if (groups.length === 0) return { eventType: type, matched, skipped }
     const input = this.#input.reset(event)
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!
-      if (!group.slot.enabled) {
-        skipped.push(group.slot.disabled)
+      if (group.disabled !== undefined) {
+        skipped.push(group.disabled)
         continue
       }
       let skip: RouteSkip | undefined
+      let skipRank = -1
       let hit: RouteMatch | undefined
       const triggers = group.triggers
       for (let t = 0; t < triggers.length; t++) {
         const trigger = triggers[t]!
         let reason: RouteSkip
-        if (!trigger.enabled) reason = trigger.disabled
-        else if (trigger.broken !== undefined) reason = trigger.broken
-        else if (trigger.filter === undefined) {
+        let rank: number
+        if (trigger.gate !== undefined) {
+          reason = trigger.gate
+          rank = trigger.gateRank
+        } else if (trigger.filter === undefined) {
           hit = trigger.match
           break
         } else {
-          this.#counters.filterEvaluations++
-          try {
-            if (trigger.filter.test(input)) {
-              hit = trigger.match
-              break
-            }
-            reason = trigger.filterFalse
-          } catch (err) {
-            this.#counters.filterErrors++
-            reason = filterError(trigger, err)
+          this.#filterEvaluations++
+          const outcome = check(trigger, input)
+          if (outcome === true) {
+            hit = trigger.match
+            break
+          }
+          reason = outcome
+          rank = RANK.filter_false
+          if (outcome !== trigger.filterFalse) {
+            this.#filterErrors++
+            rank = RANK.filter_error
           }
         }
-        if (skip === undefined || RANK[reason.reason] > RANK[skip.reason]) skip = reason
+        if (rank > skipRank) {
+          skip = reason
+          skipRank = rank
+        }
       }
       if (hit !== undefined) matched.push(hit)
       else if (skip !== undefined) skipped.push(skip)
     }
-    this.#counters.matches += matched.length
-    return { eventType: event.type, matched, skipped }
+    this.#matches += matched.length
+    return { eventType: type, matched, skipped }
   }
 
   /**
@@ -287,7 +298,13 @@ export class Router {
 
   /** Cumulative counters (a copy). */
   counters(): RouterCounters {
-    return { ...this.#counters }
+    return {
+      events: this.#events,
+      matches: this.#matches,
+      filterEvaluations: this.#filterEvaluations,
+      filterErrors: this.#filterErrors,
+      filterCompilations: this.#filterCompilations,
+    }
   }
 
   #compile(entry: RouteEntry): CompiledWorkflow {
@@ -310,7 +327,7 @@ export class Router {
       let broken: RouteSkip | undefined
       try {
         filter = compileEventFilter(trigger.filter)
-        if (filter !== undefined) this.#counters.filterCompilations++
+        if (filter !== undefined) this.#filterCompilations++
       } catch (err) {
         const message = `its filter does not compile, so it never matches: ${(err as Error).message}`
         problem(message)
@@ -324,12 +341,20 @@ export class Router {
         })
       }
       const at = { workflowId: id, version, triggerIndex: index }
+      const enabled = trigger.enabled !== false
+      const disabled: RouteSkip = Object.freeze({
+        ...at,
+        reason: 'disabled',
+        detail: `trigger ${index + 1} is disabled`,
+      })
       triggers.push({
         index,
-        enabled: trigger.enabled !== false,
+        enabled,
         patterns: binding.patterns,
         filter,
         broken,
+        gate: enabled ? broken : disabled,
+        gateRank: enabled ? RANK.filter_error : RANK.disabled,
         match: Object.freeze({ ...at, trigger }),
         filterFalse: Object.freeze({
           ...at,
@@ -337,7 +362,7 @@ export class Router {
           detail: `${filter?.label ?? 'filter'} is false`,
           filter: trigger.filter,
         }),
-        disabled: Object.freeze({ ...at, reason: 'disabled', detail: `trigger ${index + 1} is disabled` }),
+        disabled,
       })
     })
     return { id, version, triggers, others, problems }
@@ -359,7 +384,7 @@ export class Router {
       const slot = table.owner.get(trigger)!
       const last = groups.at(-1)
       if (last !== undefined && last.slot === slot) (last.triggers as CompiledTrigger[]).push(trigger)
-      else groups.push({ slot, triggers: [trigger] })
+      else groups.push({ slot, disabled: slot.enabled ? undefined : slot.disabled, triggers: [trigger] })
     }
     if (this.#resolved.size >= RESOLVED_TYPES_LIMIT) this.#resolved.clear()
     this.#resolved.set(type, groups)
@@ -398,6 +423,15 @@ function buildTable(slots: readonly Slot[]): Table {
     all,
     owner,
     subscriptions: { exact: [...subscribedExact].sort(), wildcard: [...subscribedWildcard].sort() },
+  }
+}
+
+/** The trigger's filter on this event: `true`, its `filterFalse` skip, or a `filter_error` skip. */
+function check(trigger: CompiledTrigger, input: FilterInput): true | RouteSkip {
+  try {
+    return trigger.filter!.test(input) ? true : trigger.filterFalse
+  } catch (err) {
+    return filterError(trigger, err)
   }
 }
 

@@ -78,6 +78,11 @@ export class WorkflowRegistry implements RoutingView {
     return this.#router
   }
 
+  /** In the order the files define them (the source document's tables follow it). */
+  inLoadOrder(): RegistryEntry[] {
+    return [...this.#entries.values()]
+  }
+
   list(): RegistryEntry[] {
     return [...this.#entries.values()].sort((a, b) => a.id.localeCompare(b.id))
   }

@@ -1,0 +1,117 @@
+/**
+ * `ingest`: HTTP events → one 3-step workflow run each, 50 concurrent connections, durable
+ * acknowledgement. The server is a real `homeostat serve` child process (its own core); this process
+ * is the load generator (Node's fetch keeps the 50 connections alive). Prints one JSON line. Bounded: `events` requests, then it stops.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+
+const BIN = resolve(import.meta.dirname, '..', 'bin', 'homeostat.js')
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+export async function ingestBenchmark(
+  options: { events?: number; connections?: number } = {},
+): Promise<Record<string, unknown>> {
+  const events = options.events ?? 30_000
+  const connections = options.connections ?? 50
+  const dir = mkdtempSync(join(tmpdir(), 'homeostat-ingest-'))
+  mkdirSync(join(dir, 'workflows'))
+  writeFileSync(
+    join(dir, 'workflows', 'three.yaml'),
+    `id: three
+triggers: [{ type: event, event: load.tick }]
+steps:
+  - { id: a, uses: data.set, with: { n: "{{ event.data.n }}" } }
+  - { id: b, needs: [a], uses: data.set, with: { doubled: "{{ steps.a.output.n * 2 }}" } }
+  - { id: c, needs: [b], uses: data.set, with: { done: true } }
+`,
+  )
+  writeFileSync(
+    join(dir, 'homeostat.yaml'),
+    'store: data/store.db\nworkflows: [workflows]\nworker: { max_runs: 2000 }\n',
+  )
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(out)
+      if (m) resolveUrl(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`server exited ${code}`)))
+  })
+  const latencies: number[] = []
+  let next = 0
+  let failed = 0
+  const send = async (): Promise<void> => {
+    for (;;) {
+      const n = next++
+      if (n >= events) return
+      const t0 = performance.now()
+      const res = await fetch(`${url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: `{"specversion":"1.0","id":"e${n}","source":"/bench","type":"load.tick","data":{"n":${n}}}`,
+      })
+      await res.arrayBuffer()
+      if (res.status === 202) latencies.push(performance.now() - t0)
+      else failed++
+    }
+  }
+  // warm-up, then the measured burst
+  next = -2000
+  const warm = events
+  await Promise.all(Array.from({ length: connections }, () => send()))
+  latencies.length = 0
+  next = 0
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: connections }, () => send()))
+  const seconds = (performance.now() - t0) / 1000
+  // the runs those events started: wait for them to finish, then count from the store
+  const db = new DatabaseSync(join(dir, 'data', 'store.db'), { readOnly: true })
+  const runsDone = (): number =>
+    Number(
+      (
+        db.prepare("SELECT COUNT(*) AS n FROM workflow_executions WHERE status = 'succeeded'").get() as {
+          n: number
+        }
+      ).n,
+    )
+  const expected = events + warm
+  const deadline = Date.now() + 120_000
+  while (runsDone() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  const runsSeconds = (performance.now() - t0) / 1000
+  const succeeded = runsDone()
+  db.close()
+  child.kill('SIGTERM')
+  await new Promise((r) => child.once('exit', r))
+  rmSync(dir, { recursive: true, force: true })
+  return {
+    benchmark: 'ingest',
+    events,
+    connections,
+    acknowledged_per_sec: Math.round(latencies.length / seconds),
+    ack_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    ack_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    failed,
+    goal_events_per_sec: 5000,
+    goal_ack_p99_ms: 20,
+    runs_succeeded: succeeded,
+    runs_expected: expected,
+    runs_completed_per_sec_including_backlog: Math.round(succeeded / runsSeconds),
+    cores: availableParallelism(),
+  }
+}
+
+if (import.meta.filename === process.argv[1])
+  process.stdout.write(`${JSON.stringify(await ingestBenchmark())}\n`)

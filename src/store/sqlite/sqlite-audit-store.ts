@@ -1,0 +1,182 @@
+import {
+  AuditAppendConflict,
+  type AuditCheckpoint,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditStore,
+  type StoredCheckpoint,
+} from '../../core/audit-port.ts'
+import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
+
+const COLUMNS = 'seq, type, at, actor, workflow_id, run_id, event_id, component, data, prev_hash, hash'
+
+/** A row of `COLUMNS` as an array (statements return arrays: no object per row). */
+function toEntry(row: SqlValue[]): AuditEntry {
+  const entry: AuditEntry = {
+    seq: Number(row[0]),
+    type: row[1] as string,
+    at: Number(row[2]),
+    prevHash: row[9] as string,
+    hash: row[10] as string,
+  }
+  if (row[3] !== null) entry.actor = row[3] as string
+  if (row[4] !== null) entry.workflowId = row[4] as string
+  if (row[5] !== null) entry.runId = row[5] as string
+  if (row[6] !== null) entry.eventId = row[6] as string
+  if (row[7] !== null) entry.component = row[7] as string
+  if (row[8] !== null) entry.data = JSON.parse(row[8] as string)
+  return entry
+}
+
+function toCheckpoint(row: SqlValue[]): AuditCheckpoint {
+  return {
+    treeSize: Number(row[0]),
+    rootHash: row[1] as string,
+    at: Number(row[2]),
+    keyId: row[3] as string,
+    signature: row[4] as string,
+  }
+}
+
+const opt = (v: string | undefined): string | null => v ?? null
+
+/**
+ * The audit log's tables, on the connection of `SqliteStore` (`new SqliteAuditStore(store.handle)`).
+ * Appends are one `BEGIN IMMEDIATE` transaction that first checks the chain's tail, so two processes
+ * appending to one file never fork the chain: the loser gets `AuditAppendConflict` and re-chains.
+ */
+export class SqliteAuditStore implements AuditStore {
+  readonly #db: SqliteDb
+  readonly #stmts = new Map<string, SqliteStatement>()
+
+  constructor(db: SqliteDb) {
+    this.#db = db
+  }
+
+  /** A cached statement returning rows as arrays. */
+  #q(sql: string): SqliteStatement {
+    let stmt = this.#stmts.get(sql)
+    if (!stmt) {
+      stmt = this.#db.prepare(sql)
+      stmt.setReturnArrays(true)
+      this.#stmts.set(sql, stmt)
+    }
+    return stmt
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const insert = this.#q(`INSERT INTO audit_log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    this.#db.exec('BEGIN IMMEDIATE')
+    try {
+      const tail = this.#q('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as unknown as
+        | [number, string]
+        | undefined
+      const lastSeq = tail ? Number(tail[0]) : 0
+      const first = entries[0]!
+      if (first.seq !== lastSeq + 1 || first.prevHash !== (tail ? tail[1] : first.prevHash)) {
+        throw new AuditAppendConflict(first.seq, lastSeq)
+      }
+      for (const e of entries) {
+        insert.run(
+          e.seq,
+          e.type,
+          e.at,
+          opt(e.actor),
+          opt(e.workflowId),
+          opt(e.runId),
+          opt(e.eventId),
+          opt(e.component),
+          e.data === undefined ? null : JSON.stringify(e.data),
+          e.prevHash,
+          e.hash,
+        )
+      }
+      this.#db.exec('COMMIT')
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  async lastAudit(): Promise<AuditEntry | undefined> {
+    const row = this.#q(`SELECT ${COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1`).get()
+    return row ? toEntry(row as unknown as SqlValue[]) : undefined
+  }
+
+  async readAudit(fromSeq: number, limit: number): Promise<AuditEntry[]> {
+    const rows = this.#q(`SELECT ${COLUMNS} FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?`).all(
+      fromSeq,
+      limit,
+    )
+    return (rows as unknown as SqlValue[][]).map(toEntry)
+  }
+
+  async queryAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    const where: string[] = []
+    const params: SqlValue[] = []
+    if (filter.type !== undefined) {
+      if (typeof filter.type === 'string') {
+        where.push('type = ?')
+        params.push(filter.type)
+      } else {
+        where.push('type IN (SELECT value FROM json_each(?))')
+        params.push(JSON.stringify(filter.type))
+      }
+    }
+    const equal: Array<[string, string | undefined]> = [
+      ['workflow_id', filter.workflowId],
+      ['run_id', filter.runId],
+      ['component', filter.component],
+    ]
+    for (const [column, value] of equal) {
+      if (value === undefined) continue
+      where.push(`${column} = ?`)
+      params.push(value)
+    }
+    const range: Array<[string, number | undefined]> = [
+      ['at >= ?', filter.since],
+      ['at < ?', filter.until],
+      ['seq > ?', filter.afterSeq],
+      ['seq < ?', filter.beforeSeq],
+    ]
+    for (const [clause, value] of range) {
+      if (value === undefined) continue
+      where.push(clause)
+      params.push(value)
+    }
+    params.push(filter.limit ?? -1)
+    const sql = `SELECT ${COLUMNS} FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY seq ${filter.order === 'desc' ? 'DESC' : 'ASC'} LIMIT ?`
+    return (this.#q(sql).all(...params) as unknown as SqlValue[][]).map(toEntry)
+  }
+
+  async auditCount(): Promise<number> {
+    return Number((this.#q('SELECT count(*) FROM audit_log').get() as unknown as SqlValue[])[0])
+  }
+
+  async putCheckpoint(c: AuditCheckpoint, range?: readonly string[]): Promise<void> {
+    this.#q(
+      `INSERT INTO audit_checkpoints (tree_size, root_hash, at, key_id, signature, compact_range)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING`,
+    ).run(c.treeSize, c.rootHash, c.at, c.keyId, c.signature, range ? JSON.stringify(range) : null)
+  }
+
+  async listCheckpoints(): Promise<AuditCheckpoint[]> {
+    const rows = this.#q(
+      'SELECT tree_size, root_hash, at, key_id, signature FROM audit_checkpoints ORDER BY tree_size',
+    ).all()
+    return (rows as unknown as SqlValue[][]).map(toCheckpoint)
+  }
+
+  async lastCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const row = this.#q(
+      `SELECT tree_size, root_hash, at, key_id, signature, compact_range FROM audit_checkpoints
+       ORDER BY tree_size DESC LIMIT 1`,
+    ).get() as unknown as SqlValue[] | undefined
+    if (!row) return undefined
+    const stored: StoredCheckpoint = { checkpoint: toCheckpoint(row) }
+    if (row[5] !== null) stored.range = JSON.parse(row[5] as string) as string[]
+    return stored
+  }
+}

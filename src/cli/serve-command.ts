@@ -127,6 +127,7 @@ export async function wireEngine(app: App, engine: Engine): Promise<void> {
       default:
         break
     }
+    if (!registry.subscribes(e.type)) return
     const event = engineCloudEvent(e)
     if (event && registry.route(event).matched.length > 0) {
       ingest

@@ -1,4 +1,4 @@
-import { parseEventPattern, type EventPattern } from '../core/event-filter.ts'
+import { parseEventPattern, type EventPattern } from './router-patterns.ts'
 import type { TriggerSpec } from '../core/workflow.ts'
 
 /**

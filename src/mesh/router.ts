@@ -1,12 +1,7 @@
-import {
-  compileEventFilter,
-  FilterInput,
-  patternMatches,
-  type EventFilter,
-  type EventPattern,
-} from '../core/event-filter.ts'
+import { compileEventFilter, FilterInput, type EventFilter } from '../core/event-filter.ts'
 import type { CloudEvent } from '../core/event.ts'
 import type { TriggerSpec, WorkflowDoc } from '../core/workflow.ts'
+import { patternMatches, type EventPattern } from './router-patterns.ts'
 import { triggerEventPattern } from './router-triggers.ts'
 
 /**
@@ -76,7 +71,7 @@ export interface RouterCounters {
 }
 
 /** One routed trigger of one workflow version; shared between loads while (id, version) is unchanged. */
-interface CompiledTrigger {
+interface CompiledTrigger extends Checked {
   readonly index: number
   readonly enabled: boolean
   readonly patterns: readonly EventPattern[]
@@ -109,12 +104,25 @@ interface Slot {
   readonly disabled: RouteSkip
 }
 
-/** The triggers of one workflow whose patterns cover an event type, in trigger order. */
-interface Group {
+/** What the hot path needs of a trigger. */
+interface Checked {
+  readonly gate: RouteSkip | undefined
+  readonly filter: EventFilter | undefined
+  readonly match: RouteMatch
+  readonly filterFalse: RouteSkip
+}
+
+/**
+ * The triggers of one workflow whose patterns cover an event type, in trigger order. The hot fields
+ * of the first are copied in, so the common one-trigger workflow costs one object per event type:
+ * routing is bound by memory reads, not by arithmetic.
+ */
+interface Group extends Checked {
   readonly slot: Slot
   /** The workflow's `disabled` skip when it is disabled. */
   readonly disabled: RouteSkip | undefined
-  readonly triggers: readonly CompiledTrigger[]
+  /** Every trigger when there are several; undefined when there is one. */
+  readonly triggers: readonly CompiledTrigger[] | undefined
 }
 
 interface Table {
@@ -217,48 +225,62 @@ export class Router {
     const input = this.#input.reset(event)
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!
-      if (group.disabled !== undefined) {
-        skipped.push(group.disabled)
-        continue
-      }
-      let skip: RouteSkip | undefined
-      let skipRank = -1
-      let hit: RouteMatch | undefined
-      const triggers = group.triggers
-      for (let t = 0; t < triggers.length; t++) {
-        const trigger = triggers[t]!
-        let reason: RouteSkip
-        let rank: number
-        if (trigger.gate !== undefined) {
-          reason = trigger.gate
-          rank = trigger.gateRank
-        } else if (trigger.filter === undefined) {
-          hit = trigger.match
-          break
-        } else {
-          this.#filterEvaluations++
-          const outcome = check(trigger, input)
-          if (outcome === true) {
-            hit = trigger.match
-            break
-          }
-          reason = outcome
-          rank = RANK.filter_false
-          if (outcome !== trigger.filterFalse) {
-            this.#filterErrors++
-            rank = RANK.filter_error
-          }
-        }
-        if (rank > skipRank) {
-          skip = reason
-          skipRank = rank
+      if (group.disabled !== undefined) skipped.push(group.disabled)
+      else if (group.triggers !== undefined) this.#routeGroup(group.triggers, input, matched, skipped)
+      else if (group.gate !== undefined) skipped.push(group.gate)
+      else if (group.filter === undefined) matched.push(group.match)
+      else {
+        this.#filterEvaluations++
+        const outcome = check(group, input)
+        if (outcome === true) matched.push(group.match)
+        else {
+          if (outcome !== group.filterFalse) this.#filterErrors++
+          skipped.push(outcome)
         }
       }
-      if (hit !== undefined) matched.push(hit)
-      else if (skip !== undefined) skipped.push(skip)
     }
     this.#matches += matched.length
     return { eventType: type, matched, skipped }
+  }
+
+  /** A workflow with several triggers covering the type: its first match, else its strongest skip. */
+  #routeGroup(
+    triggers: readonly CompiledTrigger[],
+    input: FilterInput,
+    matched: RouteMatch[],
+    skipped: RouteSkip[],
+  ): void {
+    let skip: RouteSkip | undefined
+    let skipRank = -1
+    for (const trigger of triggers) {
+      let reason: RouteSkip
+      let rank: number
+      if (trigger.gate !== undefined) {
+        reason = trigger.gate
+        rank = trigger.gateRank
+      } else if (trigger.filter === undefined) {
+        matched.push(trigger.match)
+        return
+      } else {
+        this.#filterEvaluations++
+        const outcome = check(trigger, input)
+        if (outcome === true) {
+          matched.push(trigger.match)
+          return
+        }
+        reason = outcome
+        rank = RANK.filter_false
+        if (outcome !== trigger.filterFalse) {
+          this.#filterErrors++
+          rank = RANK.filter_error
+        }
+      }
+      if (rank > skipRank) {
+        skip = reason
+        skipRank = rank
+      }
+    }
+    if (skip !== undefined) skipped.push(skip)
   }
 
   /**
@@ -379,13 +401,25 @@ export class Router {
     const sorted = [...found].sort(
       (a, b) => table.owner.get(a)!.order - table.owner.get(b)!.order || a.index - b.index,
     )
-    const groups: Group[] = []
-    for (const trigger of sorted) {
-      const slot = table.owner.get(trigger)!
-      const last = groups.at(-1)
-      if (last !== undefined && last.slot === slot) (last.triggers as CompiledTrigger[]).push(trigger)
-      else groups.push({ slot, disabled: slot.enabled ? undefined : slot.disabled, triggers: [trigger] })
+    const bySlot: CompiledTrigger[][] = []
+    for (let i = 0; i < sorted.length; i++) {
+      if (i > 0 && table.owner.get(sorted[i]!) === table.owner.get(sorted[i - 1]!))
+        bySlot.at(-1)!.push(sorted[i]!)
+      else bySlot.push([sorted[i]!])
     }
+    const groups = bySlot.map((triggers): Group => {
+      const slot = table.owner.get(triggers[0]!)!
+      const { gate, filter, match, filterFalse } = triggers[0]!
+      return {
+        slot,
+        disabled: slot.enabled ? undefined : slot.disabled,
+        gate,
+        filter,
+        match,
+        filterFalse,
+        triggers: triggers.length > 1 ? triggers : undefined,
+      }
+    })
     if (this.#resolved.size >= RESOLVED_TYPES_LIMIT) this.#resolved.clear()
     this.#resolved.set(type, groups)
     return groups
@@ -427,7 +461,7 @@ function buildTable(slots: readonly Slot[]): Table {
 }
 
 /** The trigger's filter on this event: `true`, its `filterFalse` skip, or a `filter_error` skip. */
-function check(trigger: CompiledTrigger, input: FilterInput): true | RouteSkip {
+function check(trigger: Checked, input: FilterInput): true | RouteSkip {
   try {
     return trigger.filter!.test(input) ? true : trigger.filterFalse
   } catch (err) {
@@ -435,12 +469,12 @@ function check(trigger: CompiledTrigger, input: FilterInput): true | RouteSkip {
   }
 }
 
-function filterError(trigger: CompiledTrigger, err: unknown): RouteSkip {
+function filterError(trigger: Checked, err: unknown): RouteSkip {
   const message = err instanceof Error ? err.message : String(err)
   return {
     workflowId: trigger.match.workflowId,
     version: trigger.match.version,
-    triggerIndex: trigger.index,
+    triggerIndex: trigger.match.triggerIndex,
     reason: 'filter_error',
     detail: message,
     filter: trigger.match.trigger.filter,

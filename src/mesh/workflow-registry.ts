@@ -66,6 +66,7 @@ export class WorkflowRegistry implements RoutingView {
   readonly #router = new Router()
   #entries = new Map<string, RegistryEntry>()
   readonly #defaults = new Map<string, Record<string, unknown>>()
+  readonly #subscribed = new Map<string, boolean>()
   #watcher: FSWatcher | undefined
   #reloading: Promise<ReloadReport> | undefined
   #again = false
@@ -76,6 +77,19 @@ export class WorkflowRegistry implements RoutingView {
 
   get router(): Router {
     return this.#router
+  }
+
+  /** Whether any workflow's trigger pattern covers `type` (memoised until the table changes). */
+  subscribes(type: string): boolean {
+    let yes = this.#subscribed.get(type)
+    if (yes === undefined) {
+      const { exact, wildcard } = this.#router.subscriptions()
+      yes =
+        exact.includes(type) ||
+        wildcard.some((w) => w === '*' || (w.endsWith('.*') && type.startsWith(w.slice(0, -1))))
+      this.#subscribed.set(type, yes)
+    }
+    return yes
   }
 
   /** In the order the files define them (the source document's tables follow it). */
@@ -199,7 +213,7 @@ export class WorkflowRegistry implements RoutingView {
       }
     }
     this.#entries = next
-    report.routerProblems = this.#router.load(this.#routeEntries())
+    report.routerProblems = this.#loadRouter()
     if (report.errors.length > 0) {
       this.#o.log?.(
         'warn',
@@ -220,6 +234,11 @@ export class WorkflowRegistry implements RoutingView {
       },
     })
     return report
+  }
+
+  #loadRouter(): Array<{ workflowId: string; triggerIndex: number; message: string }> {
+    this.#subscribed.clear()
+    return this.#router.load(this.#routeEntries())
   }
 
   #routeEntries(): RouteEntry[] {
@@ -246,7 +265,7 @@ export class WorkflowRegistry implements RoutingView {
     })
     if (entry) {
       entry.enabled = enabled
-      this.#router.load(this.#routeEntries())
+      this.#loadRouter()
     }
     return entry ?? { id, version: 0, enabled, doc: { id, steps: [] } }
   }
@@ -282,7 +301,7 @@ export class WorkflowRegistry implements RoutingView {
     if (entry) {
       const record = (await this.#o.store.getWorkflowVersion(id, restored.version))!
       this.#entries.set(id, { ...entry, version: restored.version, doc: record.definition })
-      this.#router.load(this.#routeEntries())
+      this.#loadRouter()
     }
     return restored.version
   }

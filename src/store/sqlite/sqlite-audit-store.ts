@@ -6,6 +6,7 @@ import {
   type AuditStore,
   type StoredCheckpoint,
 } from '../../core/audit-port.ts'
+import { canonicalJson } from '../../core/canonical-json.ts'
 import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
 
 const COLUMNS = 'seq, type, at, actor, workflow_id, run_id, event_id, component, data, prev_hash, hash'
@@ -70,8 +71,7 @@ export class SqliteAuditStore implements AuditStore {
     this.#db.exec('BEGIN IMMEDIATE')
     try {
       const tail = this.#q('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as unknown as
-        | [number, string]
-        | undefined
+        [number, string] | undefined
       const lastSeq = tail ? Number(tail[0]) : 0
       const first = entries[0]!
       if (first.seq !== lastSeq + 1 || first.prevHash !== (tail ? tail[1] : first.prevHash)) {
@@ -87,7 +87,8 @@ export class SqliteAuditStore implements AuditStore {
           opt(e.runId),
           opt(e.eventId),
           opt(e.component),
-          e.data === undefined ? null : JSON.stringify(e.data),
+          // canonical, like the hash: the stored text is exactly what was hashed
+          e.data === undefined ? null : canonicalJson(e.data),
           e.prevHash,
           e.hash,
         )

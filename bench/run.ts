@@ -14,6 +14,8 @@ import { Engine } from '../src/engine/engine.ts'
 import { RunService } from '../src/engine/run-service.ts'
 import { workflowHash } from '../src/mesh/workflow-files.ts'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
+import { ingestBenchmark } from './ingest.ts'
+import { routeBenchmark } from './route.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-'))
 let dbCounter = 0
@@ -297,6 +299,8 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   'burn-down': burnDown,
   'fan-out': fanOut,
   latency,
+  route: () => routeBenchmark(),
+  ingest: () => ingestBenchmark(),
 }
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'))

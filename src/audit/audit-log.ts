@@ -4,9 +4,10 @@ import {
   type AuditEntry,
   type AuditEntryInput,
   type AuditFilter,
+  type AuditRecord,
   type AuditStore,
 } from '../core/audit-port.ts'
-import { entryLeaf, GENESIS_HASH, sealEntry } from './audit-hash.ts'
+import { GENESIS_HASH, rechainRecord, sealEntry } from './audit-hash.ts'
 import { signCheckpoint, type AuditSigner } from './audit-keys.ts'
 import { verifyAuditLog, type AuditVerifyOptions, type AuditVerifyResult } from './audit-verify.ts'
 import { CompactRange } from './merkle.ts'
@@ -61,7 +62,7 @@ export class AuditLog {
   #committed = { seq: 0, hash: GENESIS_HASH }
   /** Last chained entry (committed or queued). */
   #tail = { seq: 0, hash: GENESIS_HASH }
-  #pending: AuditEntry[] = []
+  #pending: AuditRecord[] = []
   #scheduled = false
   #writing: Promise<void> | undefined
   #signing: Promise<AuditCheckpoint | undefined> = Promise.resolve(undefined)
@@ -110,7 +111,7 @@ export class AuditLog {
       try {
         const range = CompactRange.from(size, stored.range)
         const [at] = await this.#store.readAudit(size, 1)
-        if (range.root().toString('hex') === stored.checkpoint.rootHash && at?.seq === size) {
+        if (range.root() === stored.checkpoint.rootHash && at?.seq === size) {
           this.#range = range
           this.#committed = { seq: at.seq, hash: at.hash }
         }
@@ -127,7 +128,7 @@ export class AuditLog {
     for (let from = this.#committed.seq + 1; ;) {
       const page = await this.#store.readAudit(from, PAGE)
       for (const e of page) {
-        this.#range.append(entryLeaf(e.hash))
+        this.#range.append(e.hash)
         this.#committed = { seq: e.seq, hash: e.hash }
       }
       if (page.length < PAGE) break
@@ -206,7 +207,7 @@ export class AuditLog {
         this.#rechain()
         continue
       }
-      for (const e of batch) this.#range.append(entryLeaf(e.hash))
+      for (const e of batch) this.#range.append(e.hash)
       const last = batch.at(-1)!
       this.#committed = { seq: last.seq, hash: last.hash }
       this.commits++
@@ -219,7 +220,7 @@ export class AuditLog {
   #rechain(): void {
     let prev = this.#committed
     this.#pending = this.#pending.map((e) => {
-      const sealed = sealEntry(e, prev.seq + 1, prev.hash)
+      const sealed = rechainRecord(e, prev.seq + 1, prev.hash)
       prev = { seq: sealed.seq, hash: sealed.hash }
       return sealed
     })
@@ -253,7 +254,7 @@ export class AuditLog {
         if (this.#lastCheckpoint && this.#lastCheckpoint.treeSize >= size) return this.#lastCheckpoint
         const checkpoint = signCheckpoint(this.#signer, {
           treeSize: size,
-          rootHash: this.#range.root().toString('hex'),
+          rootHash: this.#range.root(),
           at: this.#now(),
         })
         await this.#store.putCheckpoint(checkpoint, this.#range.hashes())

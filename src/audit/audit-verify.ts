@@ -1,7 +1,7 @@
 import type { AuditCheckpoint, AuditEntry, AuditStore } from '../core/audit-port.ts'
-import { entryLeaf, GENESIS_HASH, hashEntry } from './audit-hash.ts'
+import { GENESIS_HASH, hashEntry } from './audit-hash.ts'
 import { checkpointSignatureValid, keyIdOf } from './audit-keys.ts'
-import { CompactRange, EMPTY_ROOT } from './merkle.ts'
+import { CompactRange } from './merkle.ts'
 
 export type AuditBadReason =
   'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated' | 'bad_signature' | 'root_mismatch'
@@ -119,7 +119,7 @@ export async function verifyAuditLog(
           checkpoint: c,
         }
       }
-      root ??= (size === 0 ? EMPTY_ROOT : range.root()).toString('hex')
+      root ??= range.root()
       if (root !== c.rootHash) {
         return {
           seq: signedSize + 1,
@@ -145,7 +145,7 @@ export async function verifyAuditLog(
         const firstBad = await diagnose(store, row, expected, prevHash)
         return { ok: false, entries: range.size, firstBad }
       }
-      range.append(entryLeaf(row.hash))
+      range.append(row.hash)
       prevHash = row.hash
       const bad = checkpointsAtSize()
       if (bad) return { ok: false, entries: range.size, firstBad: bad }

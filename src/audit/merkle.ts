@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 /**
  * The Merkle tree of RFC 9162 §2.1 (Certificate Transparency 2.0, same as RFC 6962): the leaf hash is
@@ -75,6 +75,8 @@ export function consistencyProof(leafHashes: readonly Uint8Array[], m: number): 
   return subproof(m, 0, n, true)
 }
 
+const HEX64 = /^[0-9a-f]{64}$/
+
 const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0
 
 /** The verification algorithm of RFC 9162 §2.1.3.2. */
@@ -147,14 +149,24 @@ export function verifyConsistency(
   return equal(fr, firstRoot) && equal(sr, secondRoot) && sn === 0n
 }
 
+const scratch = Buffer.alloc(65)
+
+/** `nodeHash` over hex strings, without allocating buffers: the hot path of `CompactRange`. */
+function nodeHashHex(left: string, right: string): string {
+  scratch[0] = 1
+  scratch.write(left, 1, 32, 'hex')
+  scratch.write(right, 33, 32, 'hex')
+  return hash('sha256', scratch, 'hex')
+}
+
 /**
  * The tree grown one leaf at a time in O(log n) memory: the roots of the perfect subtrees that cover
- * the leaves so far (one per set bit of `size`, largest first). Its root equals `merkleRoot` of the
- * same leaves; appending costs one hash plus one per trailing one-bit of the size.
+ * the leaves so far (one per set bit of `size`, largest first), hex. Its root equals `merkleRoot` of
+ * the same leaves; appending costs one hash per trailing one-bit of the size (one on average).
  */
 export class CompactRange {
   #size = 0
-  #nodes: Buffer[] = []
+  #nodes: string[] = []
 
   /** Resumes a range saved by `hashes()`; throws when the count does not fit the size. */
   static from(size: number, hashes: readonly string[]): CompactRange {
@@ -163,9 +175,10 @@ export class CompactRange {
     if (!Number.isSafeInteger(size) || size < 0 || bits !== hashes.length) {
       throw new RangeError(`a compact range of size ${size} has ${bits} nodes, not ${hashes.length}`)
     }
+    if (!hashes.every((h) => HEX64.test(h))) throw new RangeError('a compact range holds 64-digit hex hashes')
     const range = new CompactRange()
     range.#size = size
-    range.#nodes = hashes.map((h) => Buffer.from(h, 'hex'))
+    range.#nodes = [...hashes]
     return range
   }
 
@@ -173,30 +186,24 @@ export class CompactRange {
     return this.#size
   }
 
-  /** Appends a leaf hash (already `leafHash`ed). */
-  append(leaf: Uint8Array): void {
-    let h: Buffer = Buffer.from(leaf)
-    for (let s = this.#size; s % 2 === 1; s = (s - 1) / 2) h = nodeHash(this.#nodes.pop()!, h)
+  /** Appends a leaf hash (already `leafHash`ed), 64 hex digits. */
+  append(leafHex: string): void {
+    let h = leafHex
+    for (let s = this.#size; s % 2 === 1; s = (s - 1) / 2) h = nodeHashHex(this.#nodes.pop()!, h)
     this.#nodes.push(h)
     this.#size++
   }
 
-  root(): Buffer {
-    if (this.#nodes.length === 0) return EMPTY_ROOT
+  /** The Merkle tree hash of the leaves so far, hex. */
+  root(): string {
+    if (this.#nodes.length === 0) return EMPTY_ROOT.toString('hex')
     let h = this.#nodes.at(-1)!
-    for (let i = this.#nodes.length - 2; i >= 0; i--) h = nodeHash(this.#nodes[i]!, h)
+    for (let i = this.#nodes.length - 2; i >= 0; i--) h = nodeHashHex(this.#nodes[i]!, h)
     return h
   }
 
   /** The subtree roots, hex, left to right (what `from` takes back). */
   hashes(): string[] {
-    return this.#nodes.map((h) => h.toString('hex'))
-  }
-
-  clone(): CompactRange {
-    const copy = new CompactRange()
-    copy.#size = this.#size
-    copy.#nodes = [...this.#nodes]
-    return copy
+    return [...this.#nodes]
   }
 }

@@ -27,10 +27,16 @@ export interface AuditEntry extends AuditEntryInput {
   /** `hash` of entry `seq - 1`; 64 zeros for entry 1. */
   prevHash: string
   /**
-   * SHA-256 (hex) of the canonical JSON of
-   * `{seq, type, at, actor, workflowId, runId, eventId, component, data, prevHash}` (absent members omitted).
+   * SHA-256 (hex) of a 0x00 byte followed by the canonical JSON of
+   * `{seq, type, at, actor, workflowId, runId, eventId, component, data, prevHash}` (absent members
+   * omitted): the RFC 9162 Merkle leaf hash of the entry, so checkpoints are a Merkle tree over entries.
    */
   hash: string
+}
+
+/** An entry as written: `data` is kept as the canonical JSON text that was hashed. */
+export interface AuditRecord extends Omit<AuditEntry, 'data'> {
+  dataJson?: string
 }
 
 /** A signed tree head: the Merkle root (RFC 9162) of the first `treeSize` entry hashes. */
@@ -92,7 +98,7 @@ export interface AuditStore {
    * the last `seq` + 1 and its `prevHash` the last `hash`); otherwise nothing is written and
    * `AuditAppendConflict` is thrown.
    */
-  appendAudit(entries: readonly AuditEntry[]): Promise<void>
+  appendAudit(records: readonly AuditRecord[]): Promise<void>
   lastAudit(): Promise<AuditEntry | undefined>
   /** Up to `limit` entries with `seq >= fromSeq`, ordered by `seq` (verification reads in pages). */
   readAudit(fromSeq: number, limit: number): Promise<AuditEntry[]>

@@ -70,6 +70,11 @@ function violation(e: ErrorObject, pointer: string): Violation {
       return at(`must be at least ${String(p.limit)} characters long${got}`)
     case 'maxLength':
       return at(`must be at most ${String(p.limit)} characters long`)
+    case 'items':
+    case 'additionalItems':
+      return p.limit === undefined
+        ? at(e.message ?? 'is invalid')
+        : at(`must have at most ${JSON.stringify(p.limit)} items`)
     case 'minItems':
       return at(`must have at least ${String(p.limit)} items`)
     case 'maxItems':
@@ -94,9 +99,9 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing'
   let text: string
   try {
-    text = JSON.stringify(value) ?? String(value)
+    text = JSON.stringify(value) ?? typeof value
   } catch {
-    text = String(value)
+    text = typeof value
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }

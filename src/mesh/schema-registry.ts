@@ -173,9 +173,7 @@ export class SchemaRegistry {
     for (const [type, { description, data }] of Object.entries(schemas)) {
       const invalid = compiler.check(data)
       if (invalid.length > 0) {
-        throw new Error(
-          `schema of \`${type}\`: ${invalid.map((e) => `${e.pointer || '/'} ${e.message}`).join('; ')}`,
-        )
+        throw new Error(`schema of \`${type}\`: ${invalid.map((e) => e.message).join('; ')}`)
       }
       let validate: ValidateFunction
       try {

@@ -3,13 +3,16 @@ import {
   type AuditCheckpoint,
   type AuditEntry,
   type AuditFilter,
+  type AuditRecord,
   type AuditStore,
   type StoredCheckpoint,
 } from '../../core/audit-port.ts'
-import { canonicalJson } from '../../core/canonical-json.ts'
 import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
 
 const COLUMNS = 'seq, type, at, actor, workflow_id, run_id, event_id, component, data, prev_hash, hash'
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+/** Rows bound per INSERT statement. */
+const CHUNK = 32
 
 /** A row of `COLUMNS` as an array (statements return arrays: no object per row). */
 function toEntry(row: SqlValue[]): AuditEntry {
@@ -39,8 +42,6 @@ function toCheckpoint(row: SqlValue[]): AuditCheckpoint {
   }
 }
 
-const opt = (v: string | undefined): string | null => v ?? null
-
 /**
  * The audit log's tables, on the connection of `SqliteStore` (`new SqliteAuditStore(store.handle)`).
  * Appends are one `BEGIN IMMEDIATE` transaction that first checks the chain's tail, so two processes
@@ -65,33 +66,46 @@ export class SqliteAuditStore implements AuditStore {
     return stmt
   }
 
-  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+  /** An insert of `rows` entries in one statement (binding many rows per call is what makes appends cheap). */
+  #insert(rows: number): SqliteStatement {
+    return this.#q(
+      `INSERT INTO audit_log (${COLUMNS}) VALUES ${Array.from({ length: rows }, () => ROW).join(', ')}`,
+    )
+  }
+
+  async appendAudit(entries: readonly AuditRecord[]): Promise<void> {
     if (entries.length === 0) return
-    const insert = this.#q(`INSERT INTO audit_log (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     this.#db.exec('BEGIN IMMEDIATE')
     try {
       const tail = this.#q('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as unknown as
         [number, string] | undefined
       const lastSeq = tail ? Number(tail[0]) : 0
       const first = entries[0]!
-      if (first.seq !== lastSeq + 1 || first.prevHash !== (tail ? tail[1] : first.prevHash)) {
+      if (first.seq !== lastSeq + 1 || (tail && first.prevHash !== tail[1])) {
         throw new AuditAppendConflict(first.seq, lastSeq)
       }
-      for (const e of entries) {
-        insert.run(
-          e.seq,
-          e.type,
-          e.at,
-          opt(e.actor),
-          opt(e.workflowId),
-          opt(e.runId),
-          opt(e.eventId),
-          opt(e.component),
-          // canonical, like the hash: the stored text is exactly what was hashed
-          e.data === undefined ? null : canonicalJson(e.data),
-          e.prevHash,
-          e.hash,
-        )
+      const params: SqlValue[] = []
+      for (let i = 0; i < entries.length;) {
+        const rows = entries.length - i >= CHUNK ? CHUNK : 1
+        params.length = 0
+        for (let j = i; j < i + rows; j++) {
+          const e = entries[j]!
+          params.push(
+            e.seq,
+            e.type,
+            e.at,
+            e.actor ?? null,
+            e.workflowId ?? null,
+            e.runId ?? null,
+            e.eventId ?? null,
+            e.component ?? null,
+            e.dataJson ?? null,
+            e.prevHash,
+            e.hash,
+          )
+        }
+        this.#insert(rows).run(...params)
+        i += rows
       }
       this.#db.exec('COMMIT')
     } catch (err) {

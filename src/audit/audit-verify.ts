@@ -48,6 +48,7 @@ const WINDOW = 1024
 type Source = 'stored' | 'exported'
 type Candidate = AuditCheckpoint & { source: Source }
 
+const iso = (at: number): string => new Date(at).toISOString()
 const short = (hash: string): string => `${hash.slice(0, 12)}…`
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
@@ -104,33 +105,35 @@ export async function verifyAuditLog(
   /** Checks the checkpoints of the current tree size; the first bad one, if any. */
   const checkpointsAtSize = (): AuditBadEntry | undefined => {
     const size = range.size
-    let root: string | undefined
-    for (; next < checkpoints.length && checkpoints[next]!.treeSize === size; next++) {
-      const c = checkpoints[next]!
-      const keys = c.source === 'stored' ? storedKeys : exportedKeys
-      const pem = keys.get(c.keyId)
-      if (!pem || !checkpointSignatureValid(c, pem)) {
-        return {
-          seq: Math.max(size, 1),
-          reason: 'bad_signature',
-          message: pem
-            ? `the ${c.source} checkpoint of size ${size} (signed ${new Date(c.at).toISOString()}) has an invalid signature: it was altered or forged`
-            : `the ${c.source} checkpoint of size ${size} is signed by key ${c.keyId}, which is not trusted here${c.source === 'stored' ? ' (was the key file replaced? pass the exported public key)' : ''}`,
-          checkpoint: c,
-        }
+    if (next >= checkpoints.length || checkpoints[next]!.treeSize !== size) return undefined
+    const here: Candidate[] = []
+    for (; next < checkpoints.length && checkpoints[next]!.treeSize === size; next++) here.push(checkpoints[next]!)
+    for (const c of here) {
+      const pem = (c.source === 'stored' ? storedKeys : exportedKeys).get(c.keyId)
+      if (pem && checkpointSignatureValid(c, pem)) continue
+      return {
+        seq: Math.max(size, 1),
+        reason: 'bad_signature',
+        message: pem
+          ? `the ${c.source} checkpoint of size ${size} (signed ${iso(c.at)}) has an invalid signature: it was altered or forged`
+          : `the ${c.source} checkpoint of size ${size} is signed by key ${c.keyId}, which is not trusted here${c.source === 'stored' ? ' (was the key file replaced? pass the exported file, which names its key)' : ''}`,
+        checkpoint: c,
       }
-      root ??= range.root()
-      if (root !== c.rootHash) {
-        return {
-          seq: signedSize + 1,
-          reason: 'root_mismatch',
-          message: `entries ${signedSize + 1}..${size} do not match the ${c.source} checkpoint of size ${size} signed ${new Date(c.at).toISOString()}: at least one of them was rewritten (with recomputed hashes) after it was signed`,
-          checkpoint: c,
-        }
-      }
-      verified++
-      signedSize = size
     }
+    const root = range.root()
+    const wrong = here.find((c) => c.rootHash !== root)
+    if (wrong) {
+      // every entry up to the last size where all checkpoints agreed is proven; the rewrite is after it
+      const from = signedSize + 1
+      return {
+        seq: Math.min(from, Math.max(size, 1)),
+        reason: 'root_mismatch',
+        message: `${from === size ? `entry ${size} does` : `entries ${from}..${size} do`} not match the ${wrong.source} checkpoint of size ${size} signed ${iso(wrong.at)}: at least one was rewritten (with recomputed hashes) after it was signed`,
+        checkpoint: wrong,
+      }
+    }
+    verified += here.length
+    signedSize = size
     return undefined
   }
 
@@ -162,7 +165,7 @@ export async function verifyAuditLog(
       firstBad: {
         seq: size + 1,
         reason: 'truncated',
-        message: `the log ends at entry ${size}, but the ${c.source} checkpoint signed ${new Date(c.at).toISOString()} covers ${c.treeSize}: entries ${size + 1}..${c.treeSize} were removed`,
+        message: `the log ends at entry ${size}, but the ${c.source} checkpoint signed ${iso(c.at)} covers ${c.treeSize}: entries ${size + 1}..${c.treeSize} were removed`,
         checkpoint: c,
       },
     }

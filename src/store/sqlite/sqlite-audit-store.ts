@@ -16,20 +16,20 @@ const CHUNK = 32
 
 /** A row of `COLUMNS` as an array (statements return arrays: no object per row). */
 function toEntry(row: SqlValue[]): AuditEntry {
-  const entry: AuditEntry = {
+  // members in reading order; absent ones are left out (not undefined), as they were written
+  return {
     seq: Number(row[0]),
     type: row[1] as string,
     at: Number(row[2]),
+    ...(row[3] === null ? {} : { actor: row[3] as string }),
+    ...(row[4] === null ? {} : { workflowId: row[4] as string }),
+    ...(row[5] === null ? {} : { runId: row[5] as string }),
+    ...(row[6] === null ? {} : { eventId: row[6] as string }),
+    ...(row[7] === null ? {} : { component: row[7] as string }),
+    ...(row[8] === null ? {} : { data: JSON.parse(row[8] as string) as unknown }),
     prevHash: row[9] as string,
     hash: row[10] as string,
   }
-  if (row[3] !== null) entry.actor = row[3] as string
-  if (row[4] !== null) entry.workflowId = row[4] as string
-  if (row[5] !== null) entry.runId = row[5] as string
-  if (row[6] !== null) entry.eventId = row[6] as string
-  if (row[7] !== null) entry.component = row[7] as string
-  if (row[8] !== null) entry.data = JSON.parse(row[8] as string)
-  return entry
 }
 
 function toCheckpoint(row: SqlValue[]): AuditCheckpoint {

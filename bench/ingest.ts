@@ -53,7 +53,7 @@ steps:
   })
   // node:http with keep-alive: a lighter client than fetch, so the generator is not the bottleneck
   const { port, hostname } = new URL(url)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, noDelay: true })
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
   const post = (body: string): Promise<number> =>
     new Promise((resolvePost, reject) => {
       const req = http.request(

@@ -48,7 +48,7 @@ const WINDOW = 1024
 type Source = 'stored' | 'exported'
 type Candidate = AuditCheckpoint & { source: Source }
 
-const iso = (at: number): string => new Date(at).toISOString()
+const iso = (at: number): string => (Math.abs(at) <= 8.64e15 ? new Date(at).toISOString() : String(at))
 const short = (hash: string): string => `${hash.slice(0, 12)}…`
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 

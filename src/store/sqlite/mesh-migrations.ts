@@ -4,7 +4,7 @@ import type { Migration } from './migrations.ts'
 export const MESH_MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
-    name: 'event log, rejected events, routing decisions',
+    name: 'event log with routing decisions, rejected events',
     sql: `
 CREATE TABLE events (
   seq INTEGER PRIMARY KEY,
@@ -18,6 +18,7 @@ CREATE TABLE events (
   via TEXT NOT NULL,
   routed_at INTEGER,
   runs INTEGER NOT NULL DEFAULT 0,
+  decision TEXT,
   UNIQUE (source, id)
 );
 CREATE INDEX events_by_type ON events (type, seq DESC);
@@ -33,12 +34,6 @@ CREATE TABLE rejected_events (
   via TEXT NOT NULL,
   status TEXT NOT NULL DEFAULT 'rejected',
   replayed_seq INTEGER
-);
-CREATE TABLE routing_decisions (
-  event_seq INTEGER PRIMARY KEY,
-  decided_at INTEGER NOT NULL,
-  matched TEXT NOT NULL,
-  skipped TEXT NOT NULL
 );
 ALTER TABLE workflows ADD COLUMN source_hash TEXT;
 `,

@@ -72,14 +72,10 @@ export class SqliteMeshStore implements MeshStore {
     }
   }
 
-  /** Queues the plan's runs and keeps the decision; inside the caller's transaction. */
-  #applyRoute(seq: number, plan: RoutePlan, now: number): string[] {
+  /** Queues the plan's runs; inside the caller's transaction. */
+  #queueRuns(plan: RoutePlan): string[] {
     this.#insertRun ??= runInserter(this.#db)
     for (const run of plan.runs) this.#insertRun(run)
-    this.#q(
-      'INSERT INTO routing_decisions (event_seq, decided_at, matched, skipped) VALUES (?, ?, ?, ?)',
-    ).run(seq, now, JSON.stringify(plan.decision.matched), JSON.stringify(plan.decision.skipped))
-    this.#q('UPDATE events SET routed_at = ?, runs = ? WHERE seq = ?').run(now, plan.runs.length, seq)
     return plan.runs.map((r) => r.id)
   }
 
@@ -88,14 +84,21 @@ export class SqliteMeshStore implements MeshStore {
     route?: (event: CloudEvent, seq: number) => RoutePlan,
   ): Promise<AppendedEvent[]> {
     if (events.length === 0) return []
+    // routing is pure and in memory: the event row is written once, already routed, with its decision
     const insert = this.#q(
-      `INSERT INTO events (source, id, type, subject, time, envelope, received_at, via) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (source, id) DO NOTHING RETURNING seq`,
+      `INSERT INTO events (seq, source, id, type, subject, time, envelope, received_at, via, routed_at, runs, decision)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     const existing = this.#q('SELECT seq FROM events WHERE source = ? AND id = ?')
-    return this.#tx(() =>
-      events.map(({ event, receivedAt, via }) => {
-        const row = insert.get(
+    return this.#tx(() => {
+      let seq = Number(this.#q('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get()!.s)
+      return events.map(({ event, receivedAt, via }) => {
+        const dup = existing.get(event.source, event.id)
+        if (dup) return { seq: Number(dup.seq), duplicate: true, runIds: [] }
+        seq++
+        const plan = route?.(event, seq)
+        insert.run(
+          seq,
           event.source,
           event.id,
           event.type,
@@ -104,14 +107,13 @@ export class SqliteMeshStore implements MeshStore {
           JSON.stringify(event),
           receivedAt,
           via,
+          plan ? receivedAt : null,
+          plan ? plan.runs.length : 0,
+          plan ? JSON.stringify(plan.decision) : null,
         )
-        if (!row)
-          return { seq: Number(existing.get(event.source, event.id)!.seq), duplicate: true, runIds: [] }
-        const seq = Number(row.seq)
-        const runIds = route ? this.#applyRoute(seq, route(event, seq), receivedAt) : []
-        return { seq, duplicate: false, runIds }
-      }),
-    )
+        return { seq, duplicate: false, runIds: plan ? this.#queueRuns(plan) : [] }
+      })
+    })
   }
 
   async routePending(
@@ -126,7 +128,14 @@ export class SqliteMeshStore implements MeshStore {
       this.#tx(() => {
         for (const row of rows) {
           const stored = toStored(row)
-          this.#applyRoute(stored.seq, route(stored.event, stored.seq), now)
+          const plan = route(stored.event, stored.seq)
+          this.#queueRuns(plan)
+          this.#q('UPDATE events SET routed_at = ?, runs = ?, decision = ? WHERE seq = ?').run(
+            now,
+            plan.runs.length,
+            JSON.stringify(plan.decision),
+            stored.seq,
+          )
         }
       })
       total += rows.length
@@ -154,13 +163,10 @@ export class SqliteMeshStore implements MeshStore {
   async routingDecision(
     eventSeq: number,
   ): Promise<{ decidedAt: number; matched: unknown[]; skipped: unknown[] } | undefined> {
-    const row = this.#q('SELECT * FROM routing_decisions WHERE event_seq = ?').get(eventSeq)
-    if (!row) return undefined
-    return {
-      decidedAt: Number(row.decided_at),
-      matched: JSON.parse(row.matched as string) as unknown[],
-      skipped: JSON.parse(row.skipped as string) as unknown[],
-    }
+    const row = this.#q('SELECT routed_at, decision FROM events WHERE seq = ?').get(eventSeq)
+    if (!row || row.decision === null) return undefined
+    const decision = JSON.parse(row.decision as string) as { matched: unknown[]; skipped: unknown[] }
+    return { decidedAt: Number(row.routed_at), matched: decision.matched, skipped: decision.skipped }
   }
 
   async rejectEvent(record: Omit<RejectedEvent, 'id' | 'status' | 'replayedSeq'>): Promise<number> {

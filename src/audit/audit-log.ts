@@ -251,7 +251,7 @@ export class AuditLog {
       .catch(() => undefined)
       .then(async () => {
         const size = this.#range.size
-        if (this.#lastCheckpoint && this.#lastCheckpoint.treeSize >= size) return this.#lastCheckpoint
+        if (this.#lastCheckpoint?.treeSize === size) return this.#lastCheckpoint
         const checkpoint = signCheckpoint(this.#signer, {
           treeSize: size,
           rootHash: this.#range.root(),

@@ -107,7 +107,8 @@ export async function verifyAuditLog(
     const size = range.size
     if (next >= checkpoints.length || checkpoints[next]!.treeSize !== size) return undefined
     const here: Candidate[] = []
-    for (; next < checkpoints.length && checkpoints[next]!.treeSize === size; next++) here.push(checkpoints[next]!)
+    for (; next < checkpoints.length && checkpoints[next]!.treeSize === size; next++)
+      here.push(checkpoints[next]!)
     for (const c of here) {
       const pem = (c.source === 'stored' ? storedKeys : exportedKeys).get(c.keyId)
       if (pem && checkpointSignatureValid(c, pem)) continue

@@ -13,6 +13,7 @@ import { EventIngest, type IngestAuditRecord } from '../mesh/ingest.ts'
 import { SchemaRegistry } from '../mesh/schema-registry.ts'
 import { WorkflowRegistry, type RegistryAuditRecord } from '../mesh/workflow-registry.ts'
 import { SqliteMeshStore } from '../store/sqlite/sqlite-mesh-store.ts'
+import { attachAuditLog } from './audit-commands.ts'
 import { HsError } from '../core/errors.ts'
 import type { WorkflowVersionRecord } from '../core/store-port.ts'
 import { formatDiagnostic } from '../core/workflow-source.ts'
@@ -156,7 +157,7 @@ export async function openApp(config: Config): Promise<App> {
     )
   }
 
-  return {
+  const app: App = {
     config,
     store,
     mesh,
@@ -226,8 +227,15 @@ export async function openApp(config: Config): Promise<App> {
       engines.add(engine)
       return engine
     },
-    close: () => store.close(),
+    close: async () => {
+      // a process that wrote audit entries signs them; read-only commands sign nothing
+      if (audit.entriesWritten > 0) await audit.checkpoint()
+      await audit.close()
+      await store.close()
+    },
   }
+  const audit = await attachAuditLog(app, { checkpointOnClose: false })
+  return app
 }
 
 /**

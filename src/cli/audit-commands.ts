@@ -125,7 +125,12 @@ export function registerAuditCommands(
   audit
     .command('query')
     .description('audit entries, the most recent last')
-    .option('--type <type>', 'entry type (event.received, run.started, step.executed, …), repeatable', collect, [])
+    .option(
+      '--type <type>',
+      'entry type (event.received, run.started, step.executed, …), repeatable',
+      collect,
+      [],
+    )
     .option('--workflow <id>', 'only entries of this workflow')
     .option('--run <id>', 'only entries of this run')
     .option('--component <name>', 'only entries about this component')
@@ -169,9 +174,7 @@ export function registerAuditCommands(
           ).reverse()
           if (json) return printJson(entries)
           if (entries.length === 0) return print('no audit entries')
-          print(
-            table(['SEQ', 'TIME', 'TYPE', 'WORKFLOW', 'RUN', 'COMPONENT', 'DATA'], entries.map(entryRow)),
-          )
+          print(table(['SEQ', 'TIME', 'TYPE', 'WORKFLOW', 'RUN', 'COMPONENT', 'DATA'], entries.map(entryRow)))
           if (entries.length === limit) print(paint('gray', `older: --before ${entries[0]!.seq}`))
         })
       },
@@ -213,7 +216,9 @@ export function registerAuditCommands(
 
   audit
     .command('checkpoint')
-    .description('sign the current tree head now (the server also signs every 1000 entries, hourly and on stop)')
+    .description(
+      'sign the current tree head now (the server also signs every 1000 entries, hourly and on stop)',
+    )
     .action(() =>
       withAudit(READ_ONLY, async (log, json) => {
         const c = await log.checkpoint()
@@ -226,14 +231,18 @@ export function registerAuditCommands(
 
   audit
     .command('export')
-    .description('the signed checkpoints and the public key, as JSON to keep elsewhere (pass back to `audit verify --checkpoints`)')
+    .description(
+      'the signed checkpoints and the public key, as JSON to keep elsewhere (pass back to `audit verify --checkpoints`)',
+    )
     .option('--out <file>', 'write to this file instead of stdout')
     .action((cmd: { out?: string }) =>
       withAudit(READ_ONLY, async (log) => {
         const exported = await log.exportCheckpoints()
         if (!cmd.out) return printJson(exported)
         writeFileSync(cmd.out, `${JSON.stringify(exported, null, 2)}\n`)
-        print(`${paint('green', '✓')} wrote ${exported.checkpoints.length} checkpoint(s) and key ${exported.keyId} to ${cmd.out}`)
+        print(
+          `${paint('green', '✓')} wrote ${exported.checkpoints.length} checkpoint(s) and key ${exported.keyId} to ${cmd.out}`,
+        )
       }),
     )
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { ERROR_CODES, HsError } from '../core/errors.ts'
 import { collect, EXIT, ExitCode } from './common.ts'
 import { paint } from './output.ts'
+import { registerAuditCommands } from './audit-commands.ts'
 import { registerDemoCommand } from './demo-command.ts'
 import { registerMeshCommands } from './mesh-commands.ts'
 import { registerRunCommands } from './run-commands.ts'
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerServeCommand(program)
   registerMeshCommands(program)
   registerDemoCommand(program)
+  registerAuditCommands(program)
   return program
 }
 

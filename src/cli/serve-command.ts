@@ -71,11 +71,13 @@ export function engineCloudEvent(e: EngineEvent): CloudEvent | undefined {
 export async function wireEngine(app: App, engine: Engine): Promise<void> {
   const registry = await app.registry()
   const ingest = await app.ingest()
-  const started = new Map<string, number>()
+  const started = new Map<string, { at: number; target?: string }>()
+  const workflowOf = new Map<string, string>()
   engine.onEvent((e) => {
     const now = Date.now()
     switch (e.type) {
       case 'workflow.started':
+        workflowOf.set(e.runId, e.workflowId)
         app.auditSink.write({
           type: 'run.started',
           at: now,
@@ -84,23 +86,29 @@ export async function wireEngine(app: App, engine: Engine): Promise<void> {
           data: { resumed: e.resumed },
         })
         break
-      case 'step.started':
-        started.set(`${e.runId}:${e.stepId}`, now)
+      case 'step.started': {
+        const target = (e.input as { target?: unknown } | undefined)?.target
+        started.set(`${e.runId}:${e.stepId}`, { at: now, ...(typeof target === 'string' ? { target } : {}) })
         break
+      }
       case 'step.completed':
       case 'step.failed': {
         const key = `${e.runId}:${e.stepId}`
-        const latency = started.has(key) ? now - started.get(key)! : undefined
+        const start = started.get(key)
         started.delete(key)
         app.auditSink.write({
           type: 'step.executed',
           at: now,
           runId: e.runId,
+          workflowId: workflowOf.get(e.runId),
+          // the handler a step called (`avn_core.escalate_healing` → component avn_core)
+          ...(start?.target ? { component: start.target.split('.')[0] } : {}),
           data: {
             step: e.stepId,
             action: e.action,
+            target: start?.target,
             result: e.type === 'step.completed' ? 'SUCCESS' : 'FAILURE',
-            latency_ms: latency,
+            latency_ms: start ? now - start.at : undefined,
             ...(e.type === 'step.failed' ? { error: e.error?.message } : {}),
           },
         })
@@ -110,6 +118,7 @@ export async function wireEngine(app: App, engine: Engine): Promise<void> {
       case 'workflow.failed':
       case 'workflow.cancelled':
       case 'workflow.timed_out':
+        workflowOf.delete(e.runId)
         app.auditSink.write({
           type: e.type,
           at: now,

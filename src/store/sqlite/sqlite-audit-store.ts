@@ -75,6 +75,9 @@ export class SqliteAuditStore implements AuditStore {
 
   async appendAudit(entries: readonly AuditRecord[]): Promise<void> {
     if (entries.length === 0) return
+    // a transaction of someone else on the shared connection must never be joined or rolled back here
+    if (this.#db.isTransaction)
+      throw new Error('audit append inside another transaction on the same connection')
     this.#db.exec('BEGIN IMMEDIATE')
     try {
       const tail = this.#q('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as unknown as

@@ -34,7 +34,7 @@ export type IngestResult =
 
 /** An audit record the ingest produces; the composition root hands them to the audit log. */
 export interface IngestAuditRecord {
-  type: 'event.received' | 'event.rejected' | 'routing.decided'
+  type: 'event.received' | 'event.rejected'
   at: number
   eventId?: string
   data: unknown
@@ -248,17 +248,18 @@ export class EventIngest implements EventPublisher {
           return
         }
         queued.push(...r.runIds)
+        // one entry per event: its receipt and the routing decision made in the same transaction
         this.#o.audit?.({
           type: 'event.received',
           at: now,
           eventId: event.id,
-          data: { seq: r.seq, type: event.type, source: event.source, via: batch[i]!.via },
-        })
-        this.#o.audit?.({
-          type: 'routing.decided',
-          at: now,
-          eventId: event.id,
-          data: { seq: r.seq, ...plans.get(r.seq)!.decision },
+          data: {
+            seq: r.seq,
+            type: event.type,
+            source: event.source,
+            via: batch[i]!.via,
+            routing: plans.get(r.seq)!.decision,
+          },
         })
         batch[i]!.resolve({
           status: 'accepted',

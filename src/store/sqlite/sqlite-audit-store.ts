@@ -7,6 +7,7 @@ import {
   type AuditStore,
   type StoredCheckpoint,
 } from '../../core/audit-port.ts'
+import { StatementCache } from './sqlite-statements.ts'
 import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
 
 const COLUMNS = 'seq, type, at, actor, workflow_id, run_id, event_id, component, data, prev_hash, hash'
@@ -49,21 +50,16 @@ function toCheckpoint(row: SqlValue[]): AuditCheckpoint {
  */
 export class SqliteAuditStore implements AuditStore {
   readonly #db: SqliteDb
-  readonly #stmts = new Map<string, SqliteStatement>()
+  readonly #stmts: StatementCache
 
   constructor(db: SqliteDb) {
     this.#db = db
+    this.#stmts = new StatementCache(db)
   }
 
   /** A cached statement returning rows as arrays. */
   #q(sql: string): SqliteStatement {
-    let stmt = this.#stmts.get(sql)
-    if (!stmt) {
-      stmt = this.#db.prepare(sql)
-      stmt.setReturnArrays(true)
-      this.#stmts.set(sql, stmt)
-    }
-    return stmt
+    return this.#stmts.arrays(sql)
   }
 
   /** An insert of `rows` entries in one statement (binding many rows per call is what makes appends cheap). */

@@ -10,6 +10,7 @@ import type {
 } from '../../core/mesh-port.ts'
 import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
 import { runInserter } from './run-rows.ts'
+import { immediateTransaction, StatementCache } from './sqlite-statements.ts'
 
 type Row = Record<string, SqlValue>
 
@@ -44,32 +45,20 @@ function toRejected(row: Row): RejectedEvent {
 /** The event mesh's tables, on the connection of `SqliteStore` (`new SqliteMeshStore(store.handle)`). */
 export class SqliteMeshStore implements MeshStore {
   readonly #db: SqliteDb
-  readonly #stmts = new Map<string, SqliteStatement>()
+  readonly #stmts: StatementCache
   #insertRun: ((run: RoutePlan['runs'][number]) => void) | undefined
 
   constructor(db: SqliteDb) {
     this.#db = db
+    this.#stmts = new StatementCache(db)
   }
 
   #q(sql: string): SqliteStatement {
-    let stmt = this.#stmts.get(sql)
-    if (!stmt) {
-      stmt = this.#db.prepare(sql)
-      this.#stmts.set(sql, stmt)
-    }
-    return stmt
+    return this.#stmts.q(sql)
   }
 
   #tx<T>(fn: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE')
-    try {
-      const result = fn()
-      this.#db.exec('COMMIT')
-      return result
-    } catch (err) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
-      throw err
-    }
+    return immediateTransaction(this.#db, fn)
   }
 
   /** Queues the plan's runs; inside the caller's transaction. */

@@ -19,6 +19,7 @@ import type {
 import type { WorkflowDoc } from '../../core/workflow.ts'
 import { MIGRATIONS } from './migrations.ts'
 import { runInserter } from './run-rows.ts'
+import { immediateTransaction, StatementCache } from './sqlite-statements.ts'
 import {
   openSqlite,
   type Durability,
@@ -102,11 +103,12 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   readonly path: string
   #db: SqliteDb
-  #stmts = new Map<string, SqliteStatement>()
+  readonly #stmts: StatementCache
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path
     this.#db = openSqlite(options.path, options.durability ?? 'process')
+    this.#stmts = new StatementCache(this.#db)
   }
 
   /** The open connection, for the sub-stores of other areas (audit, mesh) that share this file and its transactions' thread. */
@@ -115,24 +117,11 @@ export class SqliteStore implements Store {
   }
 
   #q(sql: string): SqliteStatement {
-    let stmt = this.#stmts.get(sql)
-    if (!stmt) {
-      stmt = this.#db.prepare(sql)
-      this.#stmts.set(sql, stmt)
-    }
-    return stmt
+    return this.#stmts.q(sql)
   }
 
   #tx<T>(fn: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE')
-    try {
-      const result = fn()
-      this.#db.exec('COMMIT')
-      return result
-    } catch (err) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
-      throw err
-    }
+    return immediateTransaction(this.#db, fn)
   }
 
   async migrate(): Promise<{ applied: string[]; version: number }> {
@@ -165,7 +154,6 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.#stmts.clear()
-    this.#arrayStmts.clear()
     this.#db.close()
   }
 
@@ -404,30 +392,18 @@ export class SqliteStore implements Store {
   }
 
   #claimColumns: string[] | undefined
-  #arrayStmts = new Map<string, SqliteStatement>()
-
   /** A statement whose rows come back as arrays. */
   #arrays(sql: string): SqliteStatement {
-    let stmt = this.#arrayStmts.get(sql)
-    if (!stmt) {
-      stmt = this.#db.prepare(sql)
-      stmt.setReturnArrays(true)
-      this.#arrayStmts.set(sql, stmt)
-    }
-    return stmt
+    return this.#stmts.arrays(sql)
   }
 
   /** The claim's RETURNING rows come back as arrays: building a row object per column is the slow part of node:sqlite reads. */
   #claimStatement(): SqliteStatement {
-    const sql = `UPDATE workflow_executions SET status = 'running', claim_count = claim_count + 1, started_at = COALESCE(started_at, ?)
-         WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`
-    let stmt = this.#stmts.get(sql)
-    if (!stmt) {
-      stmt = this.#db.prepare(sql)
-      stmt.setReturnArrays(true)
-      this.#claimColumns = stmt.columns().map((c) => c.name)
-      this.#stmts.set(sql, stmt)
-    }
+    const stmt = this.#stmts.arrays(
+      `UPDATE workflow_executions SET status = 'running', claim_count = claim_count + 1, started_at = COALESCE(started_at, ?)
+         WHERE id IN (SELECT value FROM json_each(?)) RETURNING *`,
+    )
+    this.#claimColumns ??= stmt.columns().map((c) => c.name)
     return stmt
   }
 

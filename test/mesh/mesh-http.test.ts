@@ -310,3 +310,43 @@ test(
     }
   },
 )
+
+test(
+  'unknown event types: accepted by default, refused with 422 when configured; stats count both',
+  { timeout: 30_000 },
+  async () => {
+    const open = await serve()
+    try {
+      const unknown = await post(open.server.url, JSON.stringify({ type: 'nobody.knows', data: { x: 1 } }), {
+        'content-type': 'application/json',
+      })
+      assert.equal(unknown.status, 202)
+      assert.deepEqual(unknown.json.runs, [])
+    } finally {
+      await open.server.stop()
+    }
+    const strict = await serve('ingest: { unknown_types: reject }\n')
+    try {
+      const refused = await post(
+        strict.server.url,
+        JSON.stringify({ type: 'nobody.knows', data: { x: 1 } }),
+        { 'content-type': 'application/json' },
+      )
+      assert.equal(refused.status, 422)
+      assert.match(JSON.stringify(refused.json.errors), /no schema is registered for type nobody\.knows/)
+      await post(strict.server.url, JSON.stringify({ type: 'quality.dropped', data: critical }), {
+        'content-type': 'application/json',
+      })
+      const stats = (await (await fetch(`${strict.server.url}/api/stats`)).json()) as {
+        totalWorkflows: number
+        router: { events_received: number; events_rejected: number; workflows_triggered: number }
+      }
+      assert.equal(stats.totalWorkflows, 1)
+      assert.equal(stats.router.events_received, 1)
+      assert.equal(stats.router.events_rejected, 1)
+      assert.equal(stats.router.workflows_triggered, 1)
+    } finally {
+      await strict.server.stop()
+    }
+  },
+)

@@ -11,6 +11,7 @@ import {
 import type { EngineEvent } from '../engine/engine-events.ts'
 import type { App } from './app.ts'
 import { collect, EXIT, ExitCode, withApp, type GlobalOptions } from './common.ts'
+import { wireEngine } from './serve-command.ts'
 import { brief, duration, paint, print, printJson, status, STATUS_ICON, table, time } from './output.ts'
 
 function parseInputs(pairs: string[], file: string | undefined): Record<string, unknown> {
@@ -108,6 +109,7 @@ export function registerRunCommands(program: Command): void {
           return
         }
         const engine = app.newEngine({ onlyRunIds: [runId] })
+        await wireEngine(app, engine)
         const stepStart = new Map<string, number>()
         if (!opts.json) {
           print(

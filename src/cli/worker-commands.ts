@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { withApp } from './common.ts'
+import { wireEngine } from './serve-command.ts'
 import { paint, print, printJson } from './output.ts'
 
 export function registerWorkerCommands(program: Command): void {
@@ -11,6 +12,7 @@ export function registerWorkerCommands(program: Command): void {
       withApp(program, async (app, opts) => {
         const synced = await app.syncWorkflows()
         const engine = app.newEngine()
+        await wireEngine(app, engine)
         let finished = 0
         let failed = 0
         engine.onEvent((e) => {

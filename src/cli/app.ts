@@ -16,7 +16,7 @@ import { SqliteMeshStore } from '../store/sqlite/sqlite-mesh-store.ts'
 import { attachAuditLog } from './audit-commands.ts'
 import { HsError } from '../core/errors.ts'
 import type { WorkflowVersionRecord } from '../core/store-port.ts'
-import { formatDiagnostic } from '../core/workflow-source.ts'
+import { formatDiagnostic, type Diagnostic } from '../core/workflow-source.ts'
 import { Engine } from '../engine/engine.ts'
 import { RunService } from '../engine/run-service.ts'
 import { loadWorkflows, WORKFLOW_EXTENSIONS, type LoadResult } from '../mesh/workflow-files.ts'
@@ -48,10 +48,8 @@ export interface App {
   log: (level: string, message: string, fields?: Record<string, unknown>) => void
   /** Loads and validates the configured workflow directories (or the given paths). */
   load(paths?: readonly string[]): Promise<LoadResult>
-  /** Finds a workflow by id (in the directories, else the store) or by file path, storing a new version if its content changed. */
+  /** Finds a workflow by id (the version in force in the registry, else the store) or by file path. */
   resolveWorkflow(ref: string): Promise<WorkflowVersionRecord>
-  /** Stores the current version of every valid workflow of the directories; returns how many changed. */
-  syncWorkflows(): Promise<{ stored: number; total: number; invalid: number }>
   newEngine(options?: { onlyRunIds?: string[] }): Engine
   close(): Promise<void>
 }
@@ -136,7 +134,8 @@ export async function openApp(config: Config): Promise<App> {
       actions,
     )
 
-  async function store1(result: LoadResult, id: string): Promise<WorkflowVersionRecord> {
+  /** A workflow file outside the configured directories: stored as given (no registry knows it). */
+  async function storeFileVersion(result: LoadResult, id: string): Promise<WorkflowVersionRecord> {
     const loaded = result.workflows.get(id)!
     const { version } = await store.putWorkflowVersion(loaded.doc, {
       hash: loaded.hash,
@@ -147,13 +146,11 @@ export async function openApp(config: Config): Promise<App> {
     return (await store.getWorkflowVersion(id, version))!
   }
 
-  function invalid(result: LoadResult): HsError {
+  function invalid(diagnostics: readonly Diagnostic[]): HsError {
     return new HsError(
       'HS_ERR_WORKFLOW_INVALID',
-      `invalid workflow:\n${result.diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`,
-      {
-        details: result.diagnostics,
-      },
+      `invalid workflow:\n${diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n')}`,
+      { details: diagnostics },
     )
   }
 
@@ -170,48 +167,39 @@ export async function openApp(config: Config): Promise<App> {
     auditSink,
     log,
     load,
+    // Workflows of the configured directories resolve through the registry (the version in force,
+    // rollbacks included); only a file outside them is stored as given.
     async resolveWorkflow(ref) {
+      const r = await registry()
       if (WORKFLOW_EXTENSIONS.has(extname(ref)) || existsSync(ref)) {
         const result = await load([ref])
-        if (result.diagnostics.length > 0) throw invalid(result)
+        if (result.diagnostics.length > 0) throw invalid(result.diagnostics)
         const ids = [...result.workflows.keys()]
         if (ids.length !== 1)
           throw new HsError(
             'HS_ERR_USAGE',
             `${ref} holds ${ids.length} workflows (${ids.join(', ')}); run one by id`,
           )
-        return store1(result, ids[0]!)
+        const entry = r.get(ids[0]!)
+        if (entry?.file !== result.workflows.get(ids[0]!)!.file) return storeFileVersion(result, ids[0]!)
+        ref = entry.id
       }
-      const result = await load()
-      if (result.workflows.has(ref)) return store1(result, ref)
-      const broken = result.diagnostics.filter((d) => d.file.includes(ref))
-      if (broken.length > 0) throw invalid({ ...result, diagnostics: broken })
-      const stored = await store.getWorkflowVersion(ref)
+      const broken = (r.lastReport?.errors ?? []).filter((d) => d.file.includes(ref))
+      if (broken.length > 0) throw invalid(broken)
+      const entry = r.get(ref)
+      const stored = entry
+        ? await store.getWorkflowVersion(ref, entry.version)
+        : await store.getWorkflowVersion(ref)
       if (stored) return stored
-      const known = [...result.workflows.keys()].join(', ') || 'none'
+      const known =
+        r
+          .list()
+          .map((e) => e.id)
+          .join(', ') || 'none'
       throw new HsError(
         'HS_ERR_WORKFLOW_NOT_FOUND',
         `no workflow \`${ref}\` in ${config.workflows.join(', ')} or the store (known: ${known})`,
       )
-    },
-    async syncWorkflows() {
-      const result = await load()
-      let stored = 0
-      for (const loaded of result.workflows.values()) {
-        const r = await store.putWorkflowVersion(loaded.doc, {
-          hash: loaded.hash,
-          author,
-          sourcePath: loaded.file,
-          now: Date.now(),
-        })
-        if (r.created) stored++
-      }
-      for (const d of result.diagnostics) log('warn', formatDiagnostic(d))
-      return {
-        stored,
-        total: result.workflows.size,
-        invalid: new Set(result.diagnostics.map((d) => d.file)).size,
-      }
     },
     newEngine(options = {}) {
       const engine = new Engine({

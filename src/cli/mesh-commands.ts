@@ -187,7 +187,7 @@ export function registerMeshCommands(program: Command): void {
                 errors: Array<{ file: string; line: number; column: number; message: string }>
               }>(base, 'POST', '/api/reload')
             ).body
-          : await (await app.registry()).reload('cli')
+          : (await app.registry()).lastReport! // building the registry is the reload
         if (opts.json) return printJson(report)
         print(
           `reloaded${base ? ' on the running server' : ''}: ${report.added.length} added, ${report.changed.length} changed, ${report.removed.length} removed`,
@@ -245,7 +245,12 @@ export function registerMeshCommands(program: Command): void {
             ).body.version
           : await (await app.registry()).rollback(id, v, 'cli')
         if (opts.json) printJson({ id, restored: v, version: newVersion })
-        else print(`${id}: version ${v} restored as version ${newVersion}`)
+        else
+          print(
+            newVersion === v
+              ? `${id}: version ${v} is already in force`
+              : `${id}: version ${v} restored as version ${newVersion}`,
+          )
       })(),
     )
 

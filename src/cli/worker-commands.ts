@@ -10,7 +10,9 @@ export function registerWorkerCommands(program: Command): void {
     .option('--once', 'exit when nothing is left to run')
     .action((cmd: { once?: boolean }) =>
       withApp(program, async (app, opts) => {
-        const synced = await app.syncWorkflows()
+        const report = (await app.registry()).lastReport!
+        const total = (await app.registry()).list().length
+        const invalidFiles = new Set(report.errors.map((d) => d.file)).size
         const engine = app.newEngine()
         await wireEngine(app, engine)
         let finished = 0
@@ -23,7 +25,7 @@ export function registerWorkerCommands(program: Command): void {
           print(`${paint('cyan', 'homeostat worker')} ${engine.id}`)
           print(`  store     ${app.config.store} (durability: ${app.config.durability})`)
           print(
-            `  workflows ${synced.total} loaded from ${app.config.workflows.join(', ')}${synced.stored ? `, ${synced.stored} new version(s) stored` : ''}${synced.invalid ? paint('red', `, ${synced.invalid} invalid file(s)`) : ''}`,
+            `  workflows ${total} loaded from ${app.config.workflows.join(', ')}${report.changed.length ? `, ${report.changed.length} changed since the last start` : ''}${invalidFiles ? paint('red', `, ${invalidFiles} invalid file(s)`) : ''}`,
           )
         }
         let stopping: Promise<void> | undefined

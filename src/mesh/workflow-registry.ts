@@ -8,7 +8,7 @@ import type { WorkflowDoc } from '../core/workflow.ts'
 import type { Diagnostic } from '../core/workflow-source.ts'
 import type { RoutingView } from './ingest.ts'
 import { Router, type RouteEntry, type RoutingDecision } from './router.ts'
-import { loadWorkflows, workflowHash } from './workflow-files.ts'
+import { loadWorkflows } from './workflow-files.ts'
 
 export interface RegistryEntry {
   id: string
@@ -67,12 +67,18 @@ export class WorkflowRegistry implements RoutingView {
   #entries = new Map<string, RegistryEntry>()
   readonly #defaults = new Map<string, Record<string, unknown>>()
   readonly #subscribed = new Map<string, boolean>()
+  #lastReport: ReloadReport | undefined
   #watcher: FSWatcher | undefined
   #reloading: Promise<ReloadReport> | undefined
   #again = false
 
   constructor(options: WorkflowRegistryOptions) {
     this.#o = options
+  }
+
+  /** What the last reload found (errors of invalid files included). */
+  get lastReport(): ReloadReport | undefined {
+    return this.#lastReport
   }
 
   get router(): Router {
@@ -162,6 +168,7 @@ export class WorkflowRegistry implements RoutingView {
       const id = loaded.doc.id
       const applied = await this.#o.mesh.sourceHash(id)
       let record: WorkflowVersionRecord | undefined
+      let created = false
       if (applied !== loaded.hash) {
         const stored = await this.#o.store.putWorkflowVersion(loaded.doc, {
           hash: loaded.hash,
@@ -170,6 +177,7 @@ export class WorkflowRegistry implements RoutingView {
           now,
         })
         await this.#o.mesh.setSourceHash(id, loaded.hash)
+        created = stored.created
         if (stored.created)
           this.#o.audit?.({
             type: 'workflow.version_stored',
@@ -190,9 +198,12 @@ export class WorkflowRegistry implements RoutingView {
         file: loaded.file,
       }
       next.set(id, entry)
+      // relative to the store, so a fresh process reports only what this load stored
       const before = this.#entries.get(id)
-      if (!before) report.added.push(id)
-      else if (before.version !== entry.version)
+      if (created && entry.version === 1) report.added.push(id)
+      else if (created)
+        report.changed.push({ id, from: before?.version ?? entry.version - 1, to: entry.version })
+      else if (before && before.version !== entry.version)
         report.changed.push({ id, from: before.version, to: entry.version })
       else report.unchanged++
     }
@@ -214,6 +225,7 @@ export class WorkflowRegistry implements RoutingView {
     }
     this.#entries = next
     report.routerProblems = this.#loadRouter()
+    this.#lastReport = report
     if (report.errors.length > 0) {
       this.#o.log?.(
         'warn',
@@ -284,8 +296,9 @@ export class WorkflowRegistry implements RoutingView {
     }
     const now = (this.#o.now ?? Date.now)()
     const { version: _v, ...doc } = old.definition
+    // the old content keeps its hash: when it is already the latest version, nothing new is stored
     const restored = await this.#o.store.putWorkflowVersion(doc as WorkflowDoc, {
-      hash: `${workflowHash(doc as WorkflowDoc)}:rollback:${now}`,
+      hash: old.hash,
       author: actor,
       sourcePath: old.sourcePath,
       now,
@@ -295,7 +308,7 @@ export class WorkflowRegistry implements RoutingView {
       at: now,
       actor,
       workflowId: id,
-      data: { restored: version, newVersion: restored.version },
+      data: { restored: version, newVersion: restored.version, created: restored.created },
     })
     const entry = this.#entries.get(id)
     if (entry) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { cpSync, writeFileSync } from 'node:fs'
+import { cpSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { test } from 'node:test'
 import { runCli, startCli, until } from '../helpers/cli.ts'
@@ -86,13 +86,27 @@ test(
 
     const history = await runCli([...args, 'history', 'kpi_critical_healing'], dir)
     assert.match(history.stdout, /^1\s+[0-9a-f]{12}\s+cli:/m)
-    const rollback = await runCli([...args, 'rollback', 'kpi_critical_healing', '1'], dir)
-    assert.match(rollback.stdout, /version 1 restored as version 2/)
     assert.match(
-      (await runCli([...args, 'reload'], dir)).stdout,
-      /0 changed/,
-      'an unchanged file does not undo the rollback',
+      (await runCli([...args, 'rollback', 'kpi_critical_healing', '1'], dir)).stdout,
+      /version 1 is already in force/,
     )
+
+    // edit the file (v2), roll back to v1 (stored as v3): reload, worker and run must keep v3
+    const file = join(dir, 'mesh', 'workflows', 'trigger_mesh_workflows.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('Emergency healing escalation', 'Edited purpose'))
+    assert.match((await runCli([...args, 'reload'], dir)).stdout, /kpi_critical_healing: v1 → v2/)
+    assert.match(
+      (await runCli([...args, 'rollback', 'kpi_critical_healing', '1'], dir)).stdout,
+      /version 1 restored as version 3/,
+    )
+    assert.match((await runCli([...args, 'reload'], dir)).stdout, /0 changed/)
+    assert.equal((await runCli([...args, 'worker', '--once'], dir)).code, 0)
+    const run = await runCli([...args, 'run', 'kpi_critical_healing', '--json'], dir)
+    assert.equal((JSON.parse(run.stdout) as { workflowVersion: number }).workflowVersion, 3)
+    const versions = JSON.parse(
+      (await runCli([...args, 'history', 'kpi_critical_healing', '--json'], dir)).stdout,
+    ) as unknown[]
+    assert.equal(versions.length, 3, 'neither the worker nor run stored the file again')
   },
 )
 

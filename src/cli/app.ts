@@ -170,7 +170,6 @@ export async function openApp(config: Config): Promise<App> {
     // Workflows of the configured directories resolve through the registry (the version in force,
     // rollbacks included); only a file outside them is stored as given.
     async resolveWorkflow(ref) {
-      const r = await registry()
       if (WORKFLOW_EXTENSIONS.has(extname(ref)) || existsSync(ref)) {
         const result = await load([ref])
         if (result.diagnostics.length > 0) throw invalid(result.diagnostics)
@@ -180,10 +179,11 @@ export async function openApp(config: Config): Promise<App> {
             'HS_ERR_USAGE',
             `${ref} holds ${ids.length} workflows (${ids.join(', ')}); run one by id`,
           )
-        const entry = r.get(ids[0]!)
+        const entry = (await registry()).get(ids[0]!)
         if (entry?.file !== result.workflows.get(ids[0]!)!.file) return storeFileVersion(result, ids[0]!)
         ref = entry.id
       }
+      const r = await registry()
       const broken = (r.lastReport?.errors ?? []).filter((d) => d.file.includes(ref))
       if (broken.length > 0) throw invalid(broken)
       const entry = r.get(ref)

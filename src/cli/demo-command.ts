@@ -85,7 +85,6 @@ export function registerDemoCommand(program: Command): void {
           ).find((e) => e.event.causedbyrun === runId)
           const call = steps.find(
             (s) =>
-              s.stepId !== undefined &&
               s.status === 'succeeded' &&
               (s.input as { target?: string } | undefined)?.target?.startsWith('avn_core.'),
           )

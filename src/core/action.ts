@@ -49,8 +49,6 @@ export interface ActionContext {
     readonly attempt: number
   }
   readonly step: { readonly id: string; readonly iteration: number; readonly attempt: number }
-  /** When the step resumes after a suspension, the signal payload it was woken with. */
-  readonly resumed?: { readonly signal: string; readonly payload: unknown; readonly timedOut: boolean }
   /** Suspend the run until `signal` is delivered; return the result from `execute`. */
   suspend(request: SuspendRequest): Suspension
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { ActionDefinition, ActionRegistry } from '../core/action.ts'
+import type { ActionRegistry } from '../core/action.ts'
 import { compilePlan, type WorkflowPlan } from '../core/plan.ts'
 import type { ClaimedRun, Store } from '../core/store-port.ts'
 import { CommitGroup } from './commit-group.ts'
@@ -347,5 +347,3 @@ export class Engine {
     this.#active.clear()
   }
 }
-
-export type { ActionDefinition }

@@ -1,26 +1,17 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { ActionDefinition } from '../core/action.ts'
+import { violationsOf } from '../core/ajv-violations.ts'
 
-/** Describes Ajv errors the way a person reads them: "`with.channel` must be string". */
-export function describeAjvErrors(errors: ErrorObject[] | null | undefined, root: string): string {
-  if (!errors || errors.length === 0) return 'invalid'
-  return errors
-    .slice(0, 5)
-    .map((e) => {
-      const path = e.instancePath ? `${root}${e.instancePath.replace(/\//g, '.')}` : root
-      if (e.keyword === 'required')
-        return `\`${path}.${(e.params as { missingProperty: string }).missingProperty}\` is required`
-      if (e.keyword === 'additionalProperties')
-        return `\`${path}\` has unknown key \`${(e.params as { additionalProperty: string }).additionalProperty}\``
-      return `\`${path}\` ${e.message ?? 'is invalid'}`
-    })
-    .join('; ')
+/** Every violation as one line: `/with/channel must be a string (got 5); /with/text is required`. */
+export function describeViolations(errors: ErrorObject[] | null | undefined, base: string): string {
+  const violations = violationsOf(errors ?? [], base)
+  return violations.length === 0 ? `${base} is invalid` : violations.map((v) => v.message).join('; ')
 }
 
 /** Validates rendered step parameters against each action's JSON Schema; validators compiled once per action. */
 export class ParamChecker {
-  readonly #ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true })
+  readonly #ajv = new Ajv({ allErrors: true, verbose: true, strict: false, useDefaults: true })
   readonly #cache = new WeakMap<object, ValidateFunction>()
 
   constructor() {
@@ -33,6 +24,6 @@ export class ParamChecker {
       validate = this.#ajv.compile(action.params)
       this.#cache.set(action, validate)
     }
-    return validate(params) ? undefined : describeAjvErrors(validate.errors, 'with')
+    return validate(params) ? undefined : describeViolations(validate.errors, '/with')
   }
 }

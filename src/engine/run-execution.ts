@@ -74,10 +74,6 @@ export class RunExecution {
     this.#recover(claimed.attempts)
   }
 
-  get closed(): boolean {
-    return this.#closed
-  }
-
   // ------------------------------------------------------------------ lifecycle
 
   start(): void {
@@ -183,10 +179,11 @@ export class RunExecution {
       const state = this.#states.get(stepId)!
       state.attempts = current.filter((r) => r.status === 'failed').length
       for (const row of current) {
-        if (row.status !== 'running') continue
-        // the process died during this attempt: record it and run the step again
+        if (row.status !== 'running' && row.status !== 'interrupted') continue
         const key = `${row.stepId}:${row.iteration}`
         this.#interruptions.set(key, (this.#interruptions.get(key) ?? 0) + 1)
+        if (row.status === 'interrupted') continue
+        // the process died during this attempt: record it and run the step again
         this.#engine.commits.add({
           op: 'attempt',
           row: {
@@ -197,11 +194,6 @@ export class RunExecution {
           },
         })
       }
-      for (const row of current)
-        if (row.status === 'interrupted') {
-          const key = `${row.stepId}:${row.iteration}`
-          this.#interruptions.set(key, (this.#interruptions.get(key) ?? 0) + 1)
-        }
       if (step.foreachExpr) {
         const done = new Map<number, unknown>()
         for (const row of list)
@@ -278,9 +270,6 @@ export class RunExecution {
       }
       for (const step of d.ready) this.#queued.push(step)
       this.#startQueued()
-      if (d.skipped.length > 0) {
-        // dependents of skipped steps were decided inside decide(); nothing else to wake
-      }
     }
     this.#maybeSettle()
   }
@@ -366,8 +355,6 @@ export class RunExecution {
   // ------------------------------------------------------------------ one step
 
   async #runStep(step: StepPlan): Promise<void> {
-    const waiting = this.#waiting.get(step.id)
-    if (waiting) return // resumed through a signal elsewhere
     await this.#engine.commits.barrier()
     if (this.#closed) return
     let result:

@@ -7,7 +7,7 @@ import { TERMINAL_RUN_STATUSES } from '../core/store-port.ts'
 import type { Clock } from './engine-context.ts'
 import { systemClock } from './engine-context.ts'
 import type { Engine } from './engine.ts'
-import { describeAjvErrors } from './param-checker.ts'
+import { describeViolations } from './param-checker.ts'
 
 /**
  * Starting and steering runs, from any process: the CLI, the API, triggers. Works on the store alone;
@@ -17,7 +17,13 @@ export class RunService {
   readonly #store: Store
   readonly #clock: Clock
   #engine: Engine | undefined
-  readonly #ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: true })
+  readonly #ajv = new Ajv({
+    allErrors: true,
+    verbose: true,
+    strict: false,
+    useDefaults: true,
+    coerceTypes: true,
+  })
   readonly #inputValidators = new Map<string, ValidateFunction>()
 
   constructor(store: Store, options: { clock?: Clock; engine?: Engine } = {}) {
@@ -59,7 +65,7 @@ export class RunService {
       const allowed = Object.keys(declared).join(', ')
       throw new HsError(
         'HS_ERR_INPUT_INVALID',
-        `inputs of ${workflow.workflowId}: ${describeAjvErrors(validate.errors, 'inputs')} (declared inputs: ${allowed})`,
+        `inputs of ${workflow.workflowId}: ${describeViolations(validate.errors, '/inputs')} (declared inputs: ${allowed})`,
       )
     }
     return copy

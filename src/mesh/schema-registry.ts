@@ -8,7 +8,7 @@ import { EVENT_TYPE_PATTERN } from '../core/event.ts'
 import { isPlainObject, join } from '../core/json-pointer.ts'
 import { unknownKey } from '../core/suggest.ts'
 import { loadYaml, type LoadedDocument, type SourcePos } from '../core/yaml-positions.ts'
-import { violationsOf, type Violation } from './schema-messages.ts'
+import { violationsOf, type Violation } from '../core/ajv-violations.ts'
 import { workflowFiles } from './workflow-files.ts'
 
 /**
@@ -28,7 +28,7 @@ export interface SchemaProblem {
   message: string
 }
 
-export type { Violation } from './schema-messages.ts'
+export type { Violation } from '../core/ajv-violations.ts'
 
 /** Keys of one event type's entry. */
 const ENTRY_KEYS = ['description', 'data'] as const

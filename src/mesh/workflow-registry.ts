@@ -233,18 +233,22 @@ export class WorkflowRegistry implements RoutingView {
         { kept: report.kept },
       )
     }
-    this.#o.audit?.({
-      type: 'workflows.reloaded',
-      at: now,
-      actor,
-      data: {
-        added: report.added,
-        changed: report.changed,
-        removed: report.removed,
-        kept: report.kept,
-        errors: report.errors.length,
-      },
-    })
+    // a reload that changed nothing is not a configuration change: nothing to audit
+    const changed =
+      report.added.length + report.changed.length + report.removed.length + report.kept.length > 0
+    if (changed || report.errors.length > 0)
+      this.#o.audit?.({
+        type: 'workflows.reloaded',
+        at: now,
+        actor,
+        data: {
+          added: report.added,
+          changed: report.changed,
+          removed: report.removed,
+          kept: report.kept,
+          errors: report.errors.length,
+        },
+      })
     return report
   }
 

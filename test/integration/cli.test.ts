@@ -85,7 +85,7 @@ test(
     assert.match(failed.stdout, /✗ x .*kaboom/)
     const badInput = await runCli(['run', 'hello', '--input', 'nope=1'], dir)
     assert.equal(badInput.code, 2)
-    assert.match(badInput.stderr, /unknown key `nope`.*HS_ERR_INPUT_INVALID/s)
+    assert.match(badInput.stderr, /\/inputs\/nope is not allowed here.*HS_ERR_INPUT_INVALID/s)
     const unknown = await runCli(['run', 'nosuch'], dir)
     assert.equal(unknown.code, 2)
     assert.match(unknown.stderr, /no workflow `nosuch`.*known: boom, hello/s)

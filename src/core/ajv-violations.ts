@@ -1,8 +1,8 @@
 import type { ErrorObject } from 'ajv'
-import { escapeToken } from '../core/json-pointer.ts'
+import { escapeToken } from './json-pointer.ts'
 
 /**
- * Ajv errors of event data → violations a sender can act on, each a JSON pointer into the event and a
+ * Ajv errors → violations a sender can act on (event data, step parameters, run inputs), each a JSON pointer into the event and a
  * sentence that starts with it: `/data/score must be <= 100 (got 120)`, `/data/component_id is required`.
  */
 

@@ -1,14 +1,34 @@
 import { ActionRegistry } from '../core/action.ts'
+import { DEFAULT_ACTION_SERVICES, type ActionServices } from './action-services.ts'
+import { aiActions } from './ai-actions.ts'
 import { dataSet } from './data-actions.ts'
+import { eventActions } from './event-actions.ts'
+import { fileActions } from './file-actions.ts'
+import { gitActions } from './git-actions.ts'
+import { handlerActions } from './handler-actions.ts'
+import { httpActions } from './http-actions.ts'
 import { failAction, logAction } from './log-actions.ts'
+import { notifyActions } from './notify-actions.ts'
+import { shellActions } from './shell-actions.ts'
 import { waitSignal, waitSleep } from './wait-actions.ts'
 
-/** A registry holding every built-in action; plugins and tests add theirs with `register`. */
-export function builtinActions(): ActionRegistry {
-  return new ActionRegistry()
+/**
+ * A registry holding every built-in action, wired to `services` (defaults: nothing allowed, see
+ * `DEFAULT_ACTION_SERVICES`). Every family is registered whatever the services, so a workflow
+ * validates the same everywhere; plugins and tests add theirs with `register`.
+ */
+export function builtinActions(services: Partial<ActionServices> = {}): ActionRegistry {
+  const s: ActionServices = { ...DEFAULT_ACTION_SERVICES, ...services }
+  const registry = new ActionRegistry()
     .register(dataSet)
     .register(waitSleep)
     .register(waitSignal)
     .register(logAction)
     .register(failAction)
+  for (const family of [fileActions, shellActions, gitActions, httpActions, aiActions, notifyActions]) {
+    for (const action of family(s)) registry.register(action)
+  }
+  if (s.invoker) for (const action of handlerActions(s.invoker)) registry.register(action)
+  if (s.publisher) for (const action of eventActions(s.publisher)) registry.register(action)
+  return registry
 }

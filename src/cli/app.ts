@@ -3,8 +3,7 @@ import { dirname, extname } from 'node:path'
 import { existsSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { builtinActions } from '../actions/builtin-actions.ts'
-import { eventActions } from '../actions/event-actions.ts'
-import { handlerActions } from '../actions/handler-actions.ts'
+import type { ActionServices } from '../actions/action-services.ts'
 import type { ActionRegistry } from '../core/action.ts'
 import type { HandlerInvoker } from '../core/handler-port.ts'
 import type { EventPublisher } from '../core/publisher-port.ts'
@@ -235,10 +234,21 @@ export async function actionCatalogue(
   config: Config,
   invoker: HandlerInvoker,
   publisher: EventPublisher,
+  extra: Partial<ActionServices> = {},
 ): Promise<ActionRegistry> {
-  const actions = builtinActions()
-  for (const action of handlerActions(invoker)) actions.register(action)
-  for (const action of eventActions(publisher)) actions.register(action)
+  const actions = builtinActions({ ...actionServices(config), invoker, publisher, ...extra })
   await loadPlugins(config.plugins, config.baseDir, actions)
   return actions
+}
+
+/** The part of the configuration the action families see (docs: README "Actions"). */
+export function actionServices(config: Config): Omit<ActionServices, 'secrets'> {
+  return {
+    files: config.files,
+    shell: config.shell,
+    http: config.http,
+    ai: config.ai,
+    notify: config.notify,
+    env: process.env,
+  }
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { parseDuration } from '../core/duration.ts'
 import { HsError } from '../core/errors.ts'
@@ -44,6 +44,70 @@ export interface UserConfig {
     max_depth?: number
     max_keys?: number
   }
+  /** IANA time zone schedules use when a trigger names none. Default `UTC`. */
+  timezone?: string
+  /** File, shell and git actions stay inside these directories. Default: the config file's directory. */
+  files?: {
+    roots?: string[]
+    /** Largest file a file action reads or writes. Default `10mb`. */
+    max_bytes?: string | number
+  }
+  shell?: {
+    /** Environment variables passed to commands (the rest are dropped). Default PATH, HOME, LANG, LC_ALL, TZ. */
+    env?: string[]
+    /** Default command timeout. Default `60s`. */
+    timeout?: string | number
+    /** Most bytes kept of stdout and of stderr each. Default `1mb`. */
+    max_output?: string | number
+  }
+  /** Outbound HTTP (http.request, notify.slack, ai.*): the destination guard and limits. */
+  http?: {
+    /** Hosts, IPs or CIDRs allowed although private/loopback (`127.0.0.1`, `10.0.0.0/8`, `ollama.lan`). */
+    allow?: string[]
+    /** Hosts, IPs or CIDRs always refused, on top of the private ranges. */
+    deny?: string[]
+    timeout?: string | number
+    /** Largest response body kept. Default `10mb`. */
+    max_response?: string | number
+  }
+  /** LLM providers of `ai.generate` / `ai.analyze`, by name; `default` names the one steps get. */
+  ai?: {
+    default?: string
+    providers?: Record<string, AiProviderConfig>
+  }
+  notify?: {
+    slack?: { webhook_url?: string; webhook_url_secret?: string }
+    email?: EmailConfig
+  }
+  secrets?: {
+    /** File holding the 32-byte key secrets are encrypted with. Default `<data dir>/secrets.key` (made on first use). */
+    key_file?: string
+  }
+}
+
+/** An LLM endpoint: OpenAI-compatible chat completions (OpenAI, Ollama, vLLM, llama.cpp) or Anthropic messages. */
+export interface AiProviderConfig {
+  kind: 'openai' | 'anthropic'
+  /** Base URL: `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`, `https://api.anthropic.com`. */
+  url: string
+  model: string
+  /** Name of the secret (`homeostat secrets set`) holding the API key. */
+  api_key_secret?: string
+  timeout?: string | number
+  /** Prices in USD per million tokens, for the cost recorded per run. */
+  price?: { input?: number; output?: number }
+}
+
+export interface EmailConfig {
+  host?: string
+  port?: number
+  /** TLS from the first byte (port 465); otherwise STARTTLS when offered. */
+  secure?: boolean
+  user?: string
+  /** Name of the secret holding the SMTP password. */
+  password_secret?: string
+  from?: string
+  tls?: { reject_unauthorized?: boolean; ca_file?: string; servername?: string }
 }
 
 export interface Config {
@@ -68,6 +132,21 @@ export interface Config {
     readonly maxDepth: number
     readonly maxKeys: number
   }
+  readonly timezone: string
+  readonly files: { readonly roots: readonly string[]; readonly maxBytes: number }
+  readonly shell: { readonly env: readonly string[]; readonly timeoutMs: number; readonly maxOutput: number }
+  readonly http: {
+    readonly allow: readonly string[]
+    readonly deny: readonly string[]
+    readonly timeoutMs: number
+    readonly maxResponse: number
+  }
+  readonly ai: { readonly default?: string; readonly providers: Readonly<Record<string, AiProviderConfig>> }
+  readonly notify: {
+    readonly slack?: { readonly webhookUrl?: string; readonly webhookUrlSecret?: string }
+    readonly email?: Readonly<EmailConfig>
+  }
+  readonly secrets: { readonly keyFile: string }
   /** Directory of the store file: keys, server address file, exports. */
   readonly dataDir: string
   /** Directory relative plugin paths are resolved against (the config file's). */
@@ -107,6 +186,13 @@ const KEYS = new Set([
   'handlers',
   'server',
   'ingest',
+  'timezone',
+  'files',
+  'shell',
+  'http',
+  'ai',
+  'notify',
+  'secrets',
 ])
 const WORKER_KEYS = new Set(['max_runs', 'lease', 'poll', 'grace'])
 
@@ -229,5 +315,81 @@ export function resolveConfig(
       maxKeys: user.ingest?.max_keys ?? 10_000,
     }),
     dataDir: dirname(store),
+    timezone: timezone(user.timezone),
+    files: Object.freeze({
+      roots: Object.freeze(list(user.files?.roots, 'files.roots', ['.']).map((p) => resolve(base, p))),
+      maxBytes: bytes(user.files?.max_bytes, 'files.max_bytes', 10 * 1024 * 1024),
+    }),
+    shell: Object.freeze({
+      env: Object.freeze(list(user.shell?.env, 'shell.env', ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'])),
+      timeoutMs: duration(user.shell?.timeout, 'shell.timeout', 60_000),
+      maxOutput: bytes(user.shell?.max_output, 'shell.max_output', 1024 * 1024),
+    }),
+    http: Object.freeze({
+      allow: Object.freeze(list(user.http?.allow, 'http.allow', [])),
+      deny: Object.freeze(list(user.http?.deny, 'http.deny', [])),
+      timeoutMs: duration(user.http?.timeout, 'http.timeout', 30_000),
+      maxResponse: bytes(user.http?.max_response, 'http.max_response', 10 * 1024 * 1024),
+    }),
+    ai: Object.freeze({
+      ...(user.ai?.default === undefined ? {} : { default: user.ai.default }),
+      providers: Object.freeze(aiProviders(user.ai?.providers)),
+    }),
+    notify: Object.freeze({
+      ...(user.notify?.slack
+        ? {
+            slack: Object.freeze({
+              ...(user.notify.slack.webhook_url ? { webhookUrl: user.notify.slack.webhook_url } : {}),
+              ...(user.notify.slack.webhook_url_secret
+                ? { webhookUrlSecret: user.notify.slack.webhook_url_secret }
+                : {}),
+            }),
+          }
+        : {}),
+      ...(user.notify?.email ? { email: Object.freeze({ ...user.notify.email }) } : {}),
+    }),
+    secrets: Object.freeze({
+      keyFile: user.secrets?.key_file
+        ? resolve(base, user.secrets.key_file)
+        : join(dirname(store), 'secrets.key'),
+    }),
   })
+}
+
+function list(value: unknown, where: string, fallback: string[]): string[] {
+  if (value === undefined) return fallback
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+    bad(where, `must be a list of strings, not ${JSON.stringify(value)}`)
+  return value as string[]
+}
+
+function timezone(value: unknown): string {
+  if (value === undefined) return 'UTC'
+  if (typeof value !== 'string')
+    bad('timezone', `must be an IANA time zone name, not ${JSON.stringify(value)}`)
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value })
+  } catch {
+    bad('timezone', `unknown time zone ${JSON.stringify(value)} (use an IANA name such as Europe/Paris)`)
+  }
+  return value
+}
+
+function aiProviders(value: unknown): Record<string, AiProviderConfig> {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    bad('ai.providers', 'must be a mapping of provider name to { kind, url, model }')
+  const out: Record<string, AiProviderConfig> = {}
+  for (const [name, raw] of Object.entries(value as Record<string, unknown>)) {
+    const p = raw as Partial<AiProviderConfig> | null
+    const where = `ai.providers.${name}`
+    if (typeof p !== 'object' || p === null) bad(where, 'must be a mapping { kind, url, model }')
+    if (p.kind !== 'openai' && p.kind !== 'anthropic')
+      bad(`${where}.kind`, `must be openai or anthropic, not ${JSON.stringify(p.kind)}`)
+    if (typeof p.url !== 'string' || !/^https?:\/\//.test(p.url))
+      bad(`${where}.url`, `must be an http(s) URL, not ${JSON.stringify(p.url)}`)
+    if (typeof p.model !== 'string' || p.model === '') bad(`${where}.model`, 'must name a model')
+    out[name] = Object.freeze({ ...p }) as AiProviderConfig
+  }
+  return out
 }

@@ -51,6 +51,24 @@ export interface ActionContext {
   readonly step: { readonly id: string; readonly iteration: number; readonly attempt: number }
   /** Suspend the run until `signal` is delivered; return the result from `execute`. */
   suspend(request: SuspendRequest): Suspension
+  /**
+   * The run's trigger (with its event, file path, webhook body, ...) and the outputs of the steps
+   * finished so far, for actions that pass context on (`ai.generate` with `includeContext`).
+   * Built on call; callers cap what they send.
+   */
+  context(): { trigger: unknown; steps: Record<string, { status: string; output?: unknown }> }
+}
+
+/**
+ * What a side-effecting action would do, returned by `plan()` in a dry run (`homeostat run --dry-run`,
+ * `POST /api/workflows/:id/test`) instead of doing it. `summary` is one line a person reads
+ * ("write 1.2 kB to docs/README.md"); `details` names every target (files, commands, URLs).
+ */
+export interface ActionPlan {
+  /** One human line: what would happen. */
+  summary: string
+  /** Structured targets: `{ path }`, `{ command, args, cwd }`, `{ method, url }`, ... */
+  details?: Record<string, unknown>
 }
 
 /**
@@ -69,6 +87,12 @@ export interface ActionDefinition<P = Record<string, unknown>, O = unknown> {
   readonly sideEffects: boolean
   /** Runs the action; a `Suspension` result parks the run until a signal arrives. */
   execute(params: P, ctx: ActionContext): Promise<O | Suspension> | O | Suspension
+  /**
+   * Dry run: says what `execute` would do without doing it (checks such as "is this path inside the
+   * roots" still run and fail the same way). Required of every action with `sideEffects: true`;
+   * read-only actions run for real in a dry run and need none.
+   */
+  plan?(params: P, ctx: ActionContext): Promise<ActionPlan> | ActionPlan
 }
 
 /** Registry of action definitions by type. */

@@ -707,6 +707,7 @@ export class RunExecution {
       run: { id: this.run.id, workflow: this.plan.id, version: this.plan.version, attempt: this.run.attempt },
       step: { id: step.id, iteration, attempt },
       suspend: makeSuspension,
+      context: () => ({ trigger: this.run.trigger, steps: this.#stepsCtx }),
     }
     try {
       const pending = Promise.resolve(action.execute(params, ctx))

@@ -19,6 +19,7 @@ function context(idempotencyKey = 'run-1:escalate:0', signal = new AbortControll
     run: { id: runId, workflow: 'wf', version: 1, attempt: 1 },
     step: { id: stepId, iteration: 0, attempt: 1 },
     suspend: makeSuspension,
+    context: () => ({ trigger: {}, steps: {} }),
   }
 }
 

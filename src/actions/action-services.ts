@@ -1,0 +1,72 @@
+import type { AiUsageRecorder } from './ai-actions.ts'
+import type { HandlerInvoker } from '../core/handler-port.ts'
+import type { EventPublisher } from '../core/publisher-port.ts'
+import { NO_SECRETS, type SecretReader } from '../core/secrets-port.ts'
+
+/**
+ * What the action families need from the process that hosts them, resolved once from the
+ * configuration by the composition root (`cli/app.ts`) and passed down frozen. Every field has a
+ * default that is safe: no file roots (file, shell and git actions refuse every path), no private
+ * destinations, no LLM providers, no secrets.
+ */
+export interface ActionServices {
+  readonly files: { readonly roots: readonly string[]; readonly maxBytes: number }
+  readonly shell: { readonly env: readonly string[]; readonly timeoutMs: number; readonly maxOutput: number }
+  readonly http: {
+    /** Hosts, IPs or CIDRs allowed although private or loopback. */
+    readonly allow: readonly string[]
+    /** Hosts, IPs or CIDRs always refused. */
+    readonly deny: readonly string[]
+    readonly timeoutMs: number
+    readonly maxResponse: number
+  }
+  readonly ai: {
+    readonly default?: string
+    readonly providers: Readonly<
+      Record<
+        string,
+        {
+          readonly kind: 'openai' | 'anthropic'
+          readonly url: string
+          readonly model: string
+          readonly api_key_secret?: string
+          readonly timeout?: string | number
+          readonly price?: { readonly input?: number; readonly output?: number }
+        }
+      >
+    >
+  }
+  readonly notify: {
+    readonly slack?: { readonly webhookUrl?: string; readonly webhookUrlSecret?: string }
+    readonly email?: {
+      readonly host?: string
+      readonly port?: number
+      readonly secure?: boolean
+      readonly user?: string
+      readonly password_secret?: string
+      readonly from?: string
+      readonly tls?: {
+        readonly reject_unauthorized?: boolean
+        readonly ca_file?: string
+        readonly servername?: string
+      }
+    }
+  }
+  /** Environment the process's own environment is read from for `shell.env`; the CLI passes its own environment. */
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly secrets: SecretReader
+  /** Where `ai.*` token usage and cost go, per run. */
+  readonly usage?: AiUsageRecorder
+  readonly invoker?: HandlerInvoker
+  readonly publisher?: EventPublisher
+}
+
+export const DEFAULT_ACTION_SERVICES: ActionServices = Object.freeze({
+  files: { roots: [], maxBytes: 10 * 1024 * 1024 },
+  shell: { env: ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ'], timeoutMs: 60_000, maxOutput: 1024 * 1024 },
+  http: { allow: [], deny: [], timeoutMs: 30_000, maxResponse: 10 * 1024 * 1024 },
+  ai: { providers: {} },
+  notify: {},
+  env: {},
+  secrets: NO_SECRETS,
+})

@@ -119,9 +119,13 @@ CREATE TABLE workers (
   },
 ]
 
-/** Every migration of every area, in version order: mesh = 2, audit = 3. */
+/**
+ * Every migration of every area, in version order (then by name): core 1, mesh 2, audit 3. A
+ * migration is identified by version and name together, so each area may number its own; add an
+ * area's list here.
+ */
 export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
   ...MESH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
-].sort((a, b) => a.version - b.version)
+].sort((a, b) => a.version - b.version || a.name.localeCompare(b.name))

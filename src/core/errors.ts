@@ -82,6 +82,44 @@ export const ERROR_CODES = {
   },
   HS_ERR_BAD_REQUEST: { status: 400, fix: 'Check the request against the API routes in the README.' },
   HS_ERR_INTERNAL: { status: 500, fix: 'A bug: the server log has the details; please report it.' },
+  HS_ERR_PATH_REFUSED: {
+    status: 403,
+    fix: 'Use a path inside `files.roots` (relative paths start at the first root), without NUL or control characters, backslashes, or symlinks leading out.',
+  },
+  HS_ERR_FILE_NOT_FOUND: { status: 404, fix: 'Check the path with `file.list`, or create the file first.' },
+  HS_ERR_FILE_EXISTS: { status: 409, fix: 'Pass `overwrite: true`, or choose another destination.' },
+  HS_ERR_FILE_TOO_LARGE: {
+    status: 413,
+    fix: 'Raise `files.max_bytes` (or `shell.max_output`) in homeostat.yaml, or work on a smaller file.',
+  },
+  HS_ERR_COMMAND_FAILED: {
+    status: 422,
+    fix: 'The message has the exit code and the end of stderr; fix the command, or list the code in `ok_exit_codes` / set `allow_failure: true`.',
+  },
+  HS_ERR_COMMAND_NOT_FOUND: {
+    status: 400,
+    fix: 'Give an absolute path to the program, or allow PATH in `shell.env` and check the program is installed.',
+  },
+  HS_ERR_COMMAND_TIMEOUT: {
+    status: 504,
+    fix: 'Raise the step `timeout` (or `shell.timeout` in homeostat.yaml), or make the command faster.',
+  },
+  HS_ERR_GIT_ARG_REFUSED: {
+    status: 400,
+    fix: 'Pass plain branch, ref, remote and path names: no leading `-`, no `ext::`/`file://` transports, no control characters, paths inside the repository.',
+  },
+  HS_ERR_GIT_FAILED: {
+    status: 422,
+    fix: "The message has git's own error; fix the repository state it names.",
+  },
+  HS_ERR_GIT_CONFLICT: {
+    status: 409,
+    fix: 'Resolve the conflicting files named in the message and commit, or pass `allow_conflicts: true` to handle them in a later step.',
+  },
+  HS_ERR_GIT_NOTHING_TO_COMMIT: {
+    status: 409,
+    fix: 'Stage changes first (`git.add` or `files`), or pass `allow_empty: true`.',
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -120,6 +120,42 @@ export const ERROR_CODES = {
     status: 409,
     fix: 'Stage changes first (`git.add` or `files`), or pass `allow_empty: true`.',
   },
+  HS_ERR_HTTP_DESTINATION_DENIED: {
+    status: 403,
+    fix: 'The destination guard refused the URL (the message says why). If it is meant to be reached, add its host, IP or CIDR to `http.allow` in homeostat.yaml; only http and https are allowed.',
+  },
+  HS_ERR_HTTP_RESPONSE_TOO_LARGE: {
+    status: 502,
+    fix: 'Ask the server for less, or raise `max_response` on the step (at most `http.max_response` in homeostat.yaml).',
+  },
+  HS_ERR_HTTP_STATUS: {
+    status: 502,
+    fix: 'The server answered with an error status (the message has it and the start of the body); fix the request, or pass `fail_on_status: false` to handle the status in a later step.',
+  },
+  HS_ERR_HTTP_TIMEOUT: {
+    status: 504,
+    fix: 'Raise the step `timeout` parameter (or `http.timeout` / the provider `timeout` in homeostat.yaml), or check the server is answering.',
+  },
+  HS_ERR_AI_CONFIG: {
+    status: 400,
+    fix: 'Configure the provider under `ai.providers` in homeostat.yaml (and `ai.default`), and store its API key with `homeostat secrets set <api_key_secret>`.',
+  },
+  HS_ERR_AI_PROVIDER: {
+    status: 502,
+    fix: "The LLM provider refused the request; the message has the provider's own error. Check the model name, the API key and `max_tokens`.",
+  },
+  HS_ERR_AI_ANSWER: {
+    status: 422,
+    fix: 'The model did not answer with the JSON asked for; make the instructions or `schema` simpler, raise `max_tokens`, or retry the step.',
+  },
+  HS_ERR_NOTIFY_CONFIG: {
+    status: 400,
+    fix: 'Configure `notify.slack` / `notify.email` in homeostat.yaml (or pass `webhook_url`), and store the named secret with `homeostat secrets set`.',
+  },
+  HS_ERR_NOTIFY_FAILED: {
+    status: 502,
+    fix: "The chat or mail server refused the message; the message has its answer (Slack's error text, the SMTP reply).",
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -156,6 +156,26 @@ export const ERROR_CODES = {
     status: 502,
     fix: "The chat or mail server refused the message; the message has its answer (Slack's error text, the SMTP reply).",
   },
+  HS_ERR_WEBHOOK_NOT_FOUND: {
+    status: 404,
+    fix: "Check the URL: a webhook trigger's `path` is served at /hooks/<path> (`homeostat show <workflow>` lists the triggers).",
+  },
+  HS_ERR_WEBHOOK_SIGNATURE: {
+    status: 401,
+    fix: "Sign the request with the trigger's secret: Standard Webhooks headers (webhook-id, webhook-timestamp within 5 minutes, webhook-signature), or X-Hub-Signature-256 and X-GitHub-Delivery for `signature: github`; `reason` says what failed.",
+  },
+  HS_ERR_WEBHOOK_CONFIG: {
+    status: 500,
+    fix: 'Fix the webhook trigger the server log names: `signature: standard|github` needs `secret` or `secrets` (`whsec_<base64>` of 24+ bytes for standard; `{{ secrets.NAME }}` must be in `homeostat secrets list`), and one path belongs to one trigger.',
+  },
+  HS_ERR_WEBHOOK_BODY: {
+    status: 400,
+    fix: 'Send a body that matches its Content-Type (valid UTF-8 JSON for application/json), within the nesting and key limits (`ingest.max_depth`, `ingest.max_keys`).',
+  },
+  HS_ERR_WEBHOOK_RUN_FAILED: {
+    status: 500,
+    fix: 'The run the webhook started did not succeed; `error` says why, and `homeostat runs show <runId>` has every step.',
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { dirname, extname } from 'node:path'
+import { dirname, extname, join } from 'node:path'
 import { existsSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { builtinActions } from '../actions/builtin-actions.ts'
@@ -12,7 +12,8 @@ import { EventIngest, type IngestAuditRecord } from '../mesh/ingest.ts'
 import { SchemaRegistry } from '../mesh/schema-registry.ts'
 import { WorkflowRegistry, type RegistryAuditRecord } from '../mesh/workflow-registry.ts'
 import { SqliteMeshStore } from '../store/sqlite/sqlite-mesh-store.ts'
-import { attachAuditLog } from './audit-commands.ts'
+import { moveLegacyAudit } from '../store/sqlite/sqlite-audit-db.ts'
+import { attachAuditLog, AUDIT_DB_FILE } from './audit-commands.ts'
 import { HsError } from '../core/errors.ts'
 import type { WorkflowVersionRecord } from '../core/store-port.ts'
 import { formatDiagnostic, type Diagnostic } from '../core/workflow-source.ts'
@@ -55,10 +56,16 @@ export interface App {
 
 const LEVELS = ['debug', 'info', 'warn', 'error']
 
-export async function openApp(config: Config): Promise<App> {
+/** How a command opens the app: long-running ones (`serve`, `worker`) write the audit log from a worker thread. */
+export interface OpenAppOptions {
+  auditThread?: boolean
+}
+
+export async function openApp(config: Config, options: OpenAppOptions = {}): Promise<App> {
   mkdirSync(dirname(config.store), { recursive: true })
   const store = new SqliteStore({ path: config.store, durability: config.durability })
   await store.migrate()
+  moveLegacyAudit(store.handle, join(config.dataDir, AUDIT_DB_FILE))
   const mesh = new SqliteMeshStore(store.handle)
   let handlerRegistry: Promise<HandlerRegistry> | undefined
   let schemaRegistry: Promise<SchemaRegistry> | undefined
@@ -221,7 +228,7 @@ export async function openApp(config: Config): Promise<App> {
       await store.close()
     },
   }
-  const audit = await attachAuditLog(app, { checkpointOnClose: false })
+  const audit = await attachAuditLog(app, { checkpointOnClose: false }, options.auditThread === true)
   return app
 }
 

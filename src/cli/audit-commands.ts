@@ -8,7 +8,9 @@ import type { AuditCheckpoint, AuditEntry, AuditEntryInput } from '../core/audit
 import { parseDuration } from '../core/duration.ts'
 import { HsError } from '../core/errors.ts'
 import { SqliteAuditStore } from '../store/sqlite/sqlite-audit-store.ts'
-import type { SqliteStore } from '../store/sqlite/sqlite-store.ts'
+import { openAuditDb } from '../store/sqlite/sqlite-audit-db.ts'
+import type { Durability } from '../store/sqlite/sqlite-driver.ts'
+import { AuditThread, type AuditHandle } from './audit-thread.ts'
 import type { App } from './app.ts'
 import { collect, EXIT, ExitCode, withApp } from './common.ts'
 import { brief, paint, print, printJson, table, time } from './output.ts'
@@ -18,28 +20,50 @@ export const AUDIT_KEY_FILE = 'audit-ed25519.pem'
 
 export type OpenAuditOptions = Omit<AuditLogOptions, 'store' | 'signer'>
 
-/** The audit log of a SQLite store, signed with the key of `dataDir` (generated on first start). */
+/** The audit log's file in the data directory (see `openAuditDb`). */
+export const AUDIT_DB_FILE = 'audit.db'
+
+/** The audit log of a data directory (`<data dir>/audit.db`), signed with its key (generated on first start). */
 export function openAuditLog(
-  store: SqliteStore,
-  dataDir: string,
+  location: { dataDir: string; durability?: Durability },
   options: OpenAuditOptions = {},
 ): Promise<AuditLog> {
   return AuditLog.open({
-    store: new SqliteAuditStore(store.handle),
-    signer: loadOrCreateAuditKey(join(dataDir, AUDIT_KEY_FILE)),
+    store: new SqliteAuditStore(
+      openAuditDb(join(location.dataDir, AUDIT_DB_FILE), location.durability ?? 'process'),
+    ),
+    signer: loadOrCreateAuditKey(join(location.dataDir, AUDIT_KEY_FILE)),
     ...options,
   })
 }
 
 /**
  * Opens the app's audit log and points `app.auditSink` at it, so the ingest, the workflow registry
- * and the engine wiring audit into it. Close the log (it signs what it holds) before `app.close()`.
+ * and the engine wiring audit into it. With `thread`, a worker thread writes it (long-running
+ * commands: `serve`, `worker`). Close the log (it signs what it holds) before `app.close()`.
  */
-export async function attachAuditLog(app: App, options: OpenAuditOptions = {}): Promise<AuditLog> {
-  const audit = await openAuditLog(app.store, app.config.dataDir, {
-    onError: (err) => app.log('error', 'audit log write failed', { error: (err as Error).message }),
-    ...options,
-  })
+export async function attachAuditLog(
+  app: App,
+  options: OpenAuditOptions = {},
+  thread = false,
+): Promise<AuditHandle> {
+  const onError = (err: unknown): void =>
+    app.log('error', 'audit log write failed', { error: (err as Error).message })
+  const audit: AuditHandle = thread
+    ? await AuditThread.start(
+        {
+          auditPath: join(app.config.dataDir, AUDIT_DB_FILE),
+          keyFile: join(app.config.dataDir, AUDIT_KEY_FILE),
+          durability: app.config.durability,
+          options: {
+            checkpointEvery: options.checkpointEvery,
+            checkpointIntervalMs: options.checkpointIntervalMs,
+            checkpointOnClose: options.checkpointOnClose,
+          },
+        },
+        onError,
+      )
+    : await openAuditLog(app.config, { onError, ...options })
   app.auditSink.write = (record) => {
     try {
       audit.append(record as AuditEntryInput)
@@ -103,7 +127,7 @@ function entryRow(e: AuditEntry): string[] {
 export function registerAuditCommands(
   program: Command,
   openAudit: (app: App, options: OpenAuditOptions) => Promise<AuditLog> = (app, options) =>
-    openAuditLog(app.store, app.config.dataDir, options),
+    openAuditLog(app.config, options),
 ): void {
   const withAudit = (
     options: OpenAuditOptions,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { openApp, type App } from './app.ts'
+import { openApp, type App, type OpenAppOptions } from './app.ts'
 import { resolveConfig, type Config } from './config.ts'
 
 /** Exit codes scripts can rely on. */
@@ -25,11 +25,12 @@ export interface GlobalOptions {
 export function withApp(
   program: Command,
   fn: (app: App, opts: GlobalOptions) => Promise<void>,
+  options: OpenAppOptions = {},
 ): () => Promise<void> {
   return async () => {
     const opts = program.opts<GlobalOptions>()
     const config: Config = resolveConfig(opts, process.env, process.cwd())
-    const app = await openApp(config)
+    const app = await openApp(config, options)
     try {
       await fn(app, opts)
     } finally {

@@ -218,28 +218,32 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to bind (env HOMEOSTAT_HOST)')
     .option('--port <port>', 'port (env HOMEOSTAT_PORT; 0 picks a free one)')
     .action((cmd: { host?: string; port?: string }) =>
-      withApp(program, async (app) => {
-        const host = cmd.host ?? app.config.server.host
-        const port = cmd.port === undefined ? app.config.server.port : Number(cmd.port)
-        const server = await startServer(app, { host, port })
-        const stats = await meshStats(app)
-        print(`${paint('cyan', 'homeostat')} serving on ${paint('bold', server.url)}`)
-        print(`  store      ${app.config.store} (durability: ${app.config.durability})`)
-        print(
-          `  workflows  ${stats.totalWorkflows} (${stats.enabled} enabled) from ${app.config.workflows.join(', ')}; watching for changes`,
-        )
-        print(`  events     ${stats.uniqueEventTypes} subscribed type(s); POST ${server.url}/events`)
-        await new Promise<void>((resolve) => {
-          const onSignal = (signal: string): void => {
-            print(
-              `${signal}: stopping intake; running steps may finish (grace ${app.config.worker.graceMs}ms); the rest resumes at the next start`,
-            )
-            void server.stop().then(resolve)
-          }
-          process.once('SIGINT', () => onSignal('SIGINT'))
-          process.once('SIGTERM', () => onSignal('SIGTERM'))
-        })
-        print('stopped')
-      })(),
+      withApp(
+        program,
+        async (app) => {
+          const host = cmd.host ?? app.config.server.host
+          const port = cmd.port === undefined ? app.config.server.port : Number(cmd.port)
+          const server = await startServer(app, { host, port })
+          const stats = await meshStats(app)
+          print(`${paint('cyan', 'homeostat')} serving on ${paint('bold', server.url)}`)
+          print(`  store      ${app.config.store} (durability: ${app.config.durability})`)
+          print(
+            `  workflows  ${stats.totalWorkflows} (${stats.enabled} enabled) from ${app.config.workflows.join(', ')}; watching for changes`,
+          )
+          print(`  events     ${stats.uniqueEventTypes} subscribed type(s); POST ${server.url}/events`)
+          await new Promise<void>((resolve) => {
+            const onSignal = (signal: string): void => {
+              print(
+                `${signal}: stopping intake; running steps may finish (grace ${app.config.worker.graceMs}ms); the rest resumes at the next start`,
+              )
+              void server.stop().then(resolve)
+            }
+            process.once('SIGINT', () => onSignal('SIGINT'))
+            process.once('SIGTERM', () => onSignal('SIGTERM'))
+          })
+          print('stopped')
+        },
+        { auditThread: true },
+      )(),
     )
 }

@@ -8,7 +8,7 @@ import type { AuditEntry } from '../../src/core/audit-port.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { runCli } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/tmp.ts'
-import { traceEntry } from './audit-helpers.ts'
+import { openLog, traceEntry } from './audit-helpers.ts'
 
 /** A project whose store holds 100 audit entries written through the library, checkpointed every 40. */
 async function project(): Promise<string> {
@@ -17,7 +17,10 @@ async function project(): Promise<string> {
   mkdirSync(join(dir, 'data'))
   const store = new SqliteStore({ path: join(dir, 'data', 'store.db') })
   await store.migrate()
-  const audit = await openAuditLog(store, join(dir, 'data'), { checkpointEvery: 40, checkpointIntervalMs: 0 })
+  const audit = await openAuditLog(
+    { dataDir: join(dir, 'data') },
+    { checkpointEvery: 40, checkpointIntervalMs: 0 },
+  )
   const now = Date.now()
   for (let i = 0; i < 100; i++) {
     audit.append(traceEntry(i, now - (100 - i) * 60_000))
@@ -29,7 +32,7 @@ async function project(): Promise<string> {
 }
 
 function sql(dir: string, statement: string): void {
-  const db = new DatabaseSync(join(dir, 'data', 'store.db'))
+  const db = new DatabaseSync(join(dir, 'data', 'audit.db'))
   db.exec(statement)
   db.close()
 }
@@ -117,5 +120,34 @@ test(
     const signed = await runCli(['audit', 'checkpoint'], dir)
     assert.equal(signed.code, 0, signed.stderr)
     assert.match(signed.stdout, /checkpoint of 90 entries signed by key [0-9a-f]{16}/)
+  },
+)
+
+test(
+  'an audit log kept in the store file by an older build moves to audit.db intact',
+  { timeout: 60_000 },
+  async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'homeostat.yaml'), 'store: data/store.db\n')
+    mkdirSync(join(dir, 'data'))
+    // the layout of older builds: the log's tables in the store file itself, same key file
+    const old = await openLog(join(dir, 'data'), { checkpointEvery: 25 })
+    const now = Date.now()
+    for (let i = 0; i < 60; i++) old.log.append(traceEntry(i, now - (60 - i) * 1000))
+    await old.close()
+
+    const verified = await runCli(['audit', 'verify', '--json'], dir)
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr)
+    const result = JSON.parse(verified.stdout) as {
+      ok: boolean
+      entries: number
+      checkpointsVerified: number
+    }
+    assert.equal(result.ok, true)
+    assert.equal(result.entries, 60)
+    assert.ok(result.checkpointsVerified >= 1)
+    const store = new DatabaseSync(join(dir, 'data', 'store.db'), { readOnly: true })
+    assert.equal(Number((store.prepare('SELECT COUNT(*) AS n FROM audit_log').get() as { n: number }).n), 0)
+    store.close()
   },
 )

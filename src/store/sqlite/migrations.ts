@@ -2,8 +2,11 @@
  * SQLite schema migrations, applied in order inside one transaction each and recorded in
  * `schema_migrations`. Never edit a shipped migration: add a new one.
  */
+import { HsError } from '../../core/errors.ts'
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts'
 import { MESH_MIGRATIONS } from './mesh-migrations.ts'
+import type { SqliteDb } from './sqlite-driver.ts'
+import { immediateTransaction } from './sqlite-statements.ts'
 
 export interface Migration {
   version: number
@@ -129,3 +132,63 @@ export const MIGRATIONS: readonly Migration[] = [
   ...MESH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
 ].sort((a, b) => a.version - b.version || a.name.localeCompare(b.name))
+
+/**
+ * Applies every migration of `migrations` not yet recorded in `db`. A migration is known by its
+ * version AND name, so areas added independently (each numbering its own migrations) never collide;
+ * they apply in version order, then by name. A file holding a migration this build does not know was
+ * written by a newer one, and is refused.
+ */
+export function applyMigrations(
+  db: SqliteDb,
+  migrations: readonly Migration[],
+  path: string,
+): { applied: string[]; version: number } {
+  upgradeMigrationTable(db)
+  const recorded = db.prepare('SELECT version, name FROM schema_migrations').all() as Array<{
+    version: number
+    name: string
+  }>
+  const key = (m: { version: number | bigint; name: string }): string => `${Number(m.version)} ${m.name}`
+  const known = new Set(migrations.map(key))
+  const unknown = recorded.filter((r) => !known.has(key(r)))
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0)
+  if (unknown.length > 0) {
+    throw new HsError(
+      'HS_ERR_STORE_SCHEMA',
+      `store ${path} has migration ${key(unknown[0]!)}, which this homeostat does not know (it knows up to version ${latest})`,
+    )
+  }
+  const done = new Set(recorded.map(key))
+  const applied: string[] = []
+  for (const m of migrations) {
+    if (done.has(key(m))) continue
+    immediateTransaction(db, () => {
+      db.exec(m.sql)
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      )
+    })
+    applied.push(key(m))
+  }
+  return { applied, version: latest }
+}
+
+/** Files made before migrations were keyed by (version, name) had `version` alone as the primary key. */
+function upgradeMigrationTable(db: SqliteDb): void {
+  const create =
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (version, name))'
+  const old = db
+    .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get() as { sql: string } | undefined
+  if (old && !/PRIMARY KEY \(version, name\)/.test(old.sql)) {
+    immediateTransaction(db, () => {
+      db.exec('ALTER TABLE schema_migrations RENAME TO schema_migrations_old')
+      db.exec(create)
+      db.exec('INSERT INTO schema_migrations SELECT version, name, applied_at FROM schema_migrations_old')
+      db.exec('DROP TABLE schema_migrations_old')
+    })
+  } else db.exec(create)
+}

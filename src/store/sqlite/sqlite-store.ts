@@ -17,7 +17,7 @@ import type {
   WorkflowVersionRecord,
 } from '../../core/store-port.ts'
 import type { WorkflowDoc } from '../../core/workflow.ts'
-import { MIGRATIONS } from './migrations.ts'
+import { applyMigrations, MIGRATIONS } from './migrations.ts'
 import { runInserter } from './run-rows.ts'
 import { immediateTransaction, StatementCache } from './sqlite-statements.ts'
 import {
@@ -124,59 +124,9 @@ export class SqliteStore implements Store {
     return immediateTransaction(this.#db, fn)
   }
 
-  /**
-   * Applies every migration not yet recorded. A migration is known by its version AND name, so areas
-   * added independently (each numbering its own migrations) never collide; they apply in version order,
-   * then by name. A store holding a migration this build does not know was written by a newer one.
-   */
+  /** Applies the migrations of every area not yet recorded (see `applyMigrations`). */
   async migrate(): Promise<{ applied: string[]; version: number }> {
-    this.#upgradeMigrationTable()
-    const recorded = this.#db.prepare('SELECT version, name FROM schema_migrations').all() as Array<{
-      version: number
-      name: string
-    }>
-    const key = (m: { version: number | bigint; name: string }): string => `${Number(m.version)} ${m.name}`
-    const known = new Set(MIGRATIONS.map(key))
-    const unknown = recorded.filter((r) => !known.has(key(r)))
-    const latest = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0)
-    if (unknown.length > 0) {
-      throw new HsError(
-        'HS_ERR_STORE_SCHEMA',
-        `store ${this.path} has migration ${key(unknown[0]!)}, which this homeostat does not know (it knows up to version ${latest})`,
-      )
-    }
-    const done = new Set(recorded.map(key))
-    const applied: string[] = []
-    for (const m of MIGRATIONS) {
-      if (done.has(key(m))) continue
-      this.#tx(() => {
-        this.#db.exec(m.sql)
-        this.#db
-          .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
-          .run(m.version, m.name, Date.now())
-      })
-      applied.push(key(m))
-    }
-    return { applied, version: latest }
-  }
-
-  /** Stores made before migrations were keyed by (version, name) had `version` as the primary key. */
-  #upgradeMigrationTable(): void {
-    const create =
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL, PRIMARY KEY (version, name))'
-    const old = this.#db
-      .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
-      .get() as { sql: string } | undefined
-    if (old && !/PRIMARY KEY \(version, name\)/.test(old.sql)) {
-      this.#tx(() => {
-        this.#db.exec('ALTER TABLE schema_migrations RENAME TO schema_migrations_old')
-        this.#db.exec(create)
-        this.#db.exec(
-          'INSERT INTO schema_migrations SELECT version, name, applied_at FROM schema_migrations_old',
-        )
-        this.#db.exec('DROP TABLE schema_migrations_old')
-      })
-    } else this.#db.exec(create)
+    return applyMigrations(this.#db, MIGRATIONS, this.path)
   }
 
   async close(): Promise<void> {

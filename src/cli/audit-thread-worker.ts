@@ -1,0 +1,70 @@
+/**
+ * The audit writer thread (started by `AuditThread`): owns `<data dir>/audit.db` and an `AuditLog` on
+ * it, appends the batches the main thread posts, and answers its calls in order.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { AuditLog } from '../audit/audit-log.ts'
+import { loadOrCreateAuditKey } from '../audit/audit-keys.ts'
+import { SqliteAuditStore } from '../store/sqlite/sqlite-audit-store.ts'
+import { openAuditDb } from '../store/sqlite/sqlite-audit-db.ts'
+import type { AuditThreadData, AuditThreadReply, AuditThreadRequest } from './audit-thread.ts'
+
+const data = workerData as AuditThreadData
+const port = parentPort!
+const reply = (message: AuditThreadReply): void => port.postMessage(message)
+
+try {
+  const db = openAuditDb(data.auditPath, data.durability)
+  const log = await AuditLog.open({
+    store: new SqliteAuditStore(db),
+    signer: loadOrCreateAuditKey(data.keyFile),
+    ...data.options,
+    onError: (err) => reply({ kind: 'background-error', message: (err as Error).message ?? String(err) }),
+  })
+  // calls run one after another, so a `close` never overtakes the writes queued before it
+  let chain: Promise<void> = Promise.resolve()
+  port.on('message', (request: AuditThreadRequest) => {
+    if (request.kind === 'append') {
+      for (const entry of request.entries) {
+        try {
+          log.append(entry)
+        } catch (err) {
+          reply({ kind: 'background-error', message: `audit entry refused: ${(err as Error).message}` })
+        }
+      }
+      return
+    }
+    chain = chain.then(async () => {
+      try {
+        let value: unknown
+        switch (request.method) {
+          case 'flush':
+            value = await log.flush()
+            break
+          case 'query':
+            value = await log.query(request.arg as Parameters<AuditLog['query']>[0])
+            break
+          case 'verify':
+            value = await log.verify(request.arg as Parameters<AuditLog['verify']>[0])
+            break
+          case 'checkpoint':
+            value = await log.checkpoint()
+            break
+          case 'exportCheckpoints':
+            value = await log.exportCheckpoints()
+            break
+          case 'close':
+            await log.close()
+            db.close()
+            break
+        }
+        reply({ kind: 'result', id: request.id, value })
+      } catch (err) {
+        reply({ kind: 'failed', id: request.id, message: (err as Error).message ?? String(err) })
+      }
+    })
+  })
+  reply({ kind: 'ready' })
+} catch (err) {
+  reply({ kind: 'background-error', message: (err as Error).message ?? String(err) })
+}

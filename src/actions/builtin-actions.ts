@@ -1,7 +1,7 @@
 import { ActionRegistry } from '../core/action.ts'
 import { DEFAULT_ACTION_SERVICES, type ActionServices } from './action-services.ts'
 import { aiActions } from './ai-actions.ts'
-import { dataSet } from './data-actions.ts'
+import { dataActions } from './data-actions.ts'
 import { eventActions } from './event-actions.ts'
 import { fileActions } from './file-actions.ts'
 import { gitActions } from './git-actions.ts'
@@ -20,11 +20,11 @@ import { waitSignal, waitSleep } from './wait-actions.ts'
 export function builtinActions(services: Partial<ActionServices> = {}): ActionRegistry {
   const s: ActionServices = { ...DEFAULT_ACTION_SERVICES, ...services }
   const registry = new ActionRegistry()
-    .register(dataSet)
     .register(waitSleep)
     .register(waitSignal)
     .register(logAction)
     .register(failAction)
+  for (const action of dataActions()) registry.register(action)
   for (const family of [fileActions, shellActions, gitActions, httpActions, aiActions, notifyActions]) {
     for (const action of family(s)) registry.register(action)
   }

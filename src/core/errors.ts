@@ -82,6 +82,18 @@ export const ERROR_CODES = {
   },
   HS_ERR_BAD_REQUEST: { status: 400, fix: 'Check the request against the API routes in the README.' },
   HS_ERR_INTERNAL: { status: 500, fix: 'A bug: the server log has the details; please report it.' },
+  HS_ERR_SECRET_NOT_FOUND: {
+    status: 404,
+    fix: 'Set it with `homeostat secrets set NAME` (names are case-sensitive; `homeostat secrets list` shows them).',
+  },
+  HS_ERR_SECRET_INVALID: {
+    status: 400,
+    fix: 'Name a secret with letters, digits and _ (not starting with a digit), and give a value of 4 to 65536 characters.',
+  },
+  HS_ERR_SECRET_KEY: {
+    status: 500,
+    fix: 'Restore the key file named in the message (`secrets.key_file`), or set HOMEOSTAT_SECRETS_KEY to the base64 key the secrets were stored with.',
+  },
   HS_ERR_PATH_REFUSED: {
     status: 403,
     fix: 'Use a path inside `files.roots` (relative paths start at the first root), without NUL or control characters, backslashes, or symlinks leading out.',

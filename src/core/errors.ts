@@ -80,6 +80,14 @@ export const ERROR_CODES = {
     status: 404,
     fix: 'Check the id with `homeostat events rejected` or `homeostat events list`.',
   },
+  HS_ERR_CHAT_INVALID: {
+    status: 400,
+    fix: 'Send `{ "text": "..." }` to a session named with letters, digits and _ . : - (limits in docs/actions-data-chat.md).',
+  },
+  HS_ERR_PLUGIN_INVALID: {
+    status: 400,
+    fix: 'Fix the plugin named in the message (its definePlugin export, an action schema, a name clash); docs/plugins.md.',
+  },
   HS_ERR_BAD_REQUEST: { status: 400, fix: 'Check the request against the API routes in the README.' },
   HS_ERR_INTERNAL: { status: 500, fix: 'A bug: the server log has the details; please report it.' },
   HS_ERR_SECRET_NOT_FOUND: {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { EventIngest } from '../mesh/ingest.ts'
 import { DEFAULT_EVENT_LIMITS, registerEventRoutes, type EventLimits } from './event-routes.ts'
+import { registerHookRoutes, type HookHandler } from './hook-routes.ts'
 import { problem, problemFromError, sendProblem } from './problem.ts'
 import { registerWorkflowRoutes, type WorkflowRouteDeps } from './workflow-routes.ts'
 
@@ -10,6 +11,8 @@ export interface ApiDeps extends WorkflowRouteDeps {
   /** The statistics block (`homeostat stats`, `GET /api/stats`). */
   stats: () => Promise<unknown>
   log?: (level: string, message: string, fields?: Record<string, unknown>) => void
+  /** Answers `POST /hooks/<path>` (the webhook trigger, passed in by the composition root); absent: no hooks. */
+  hooks?: HookHandler
 }
 
 /** Builds the HTTP app without listening (tests inject requests; `serve` listens). */
@@ -29,6 +32,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   )
   registerEventRoutes(app, { ingest: deps.ingest, mesh: deps.mesh, limits })
   registerWorkflowRoutes(app, deps)
+  if (deps.hooks) registerHookRoutes(app, { handle: deps.hooks, bodyBytes: limits.bodyBytes })
   app.get('/healthz', async () => ({
     status: 'ok',
     workflows: deps.registry.list().length,

@@ -4,6 +4,7 @@ import { buildApp } from '../api/server.ts'
 import type { CloudEvent } from '../core/event.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { EngineEvent } from '../engine/engine-events.ts'
+import { WebhookTrigger } from '../triggers/webhook-trigger.ts'
 import type { App } from './app.ts'
 import { withApp } from './common.ts'
 import { meshStats } from './mesh-commands.ts'
@@ -167,6 +168,14 @@ export async function startServer(
   const engine = app.newEngine()
   await wireEngine(app, engine)
   await engine.start()
+  const webhooks = new WebhookTrigger({
+    workflows: () => registry.inLoadOrder(),
+    ingest,
+    runEvents: engine,
+    getRun: (runId) => app.store.getRun(runId),
+    limits: { depth: app.config.ingest.maxDepth, keys: app.config.ingest.maxKeys },
+    log: app.log,
+  })
   const http = await buildApp({
     store: app.store,
     mesh: app.mesh,
@@ -180,6 +189,7 @@ export async function startServer(
     },
     stats: () => meshStats(app),
     log: app.log,
+    hooks: (request) => webhooks.handle(request),
   })
   const address = await http.listen({ host: options.host, port: options.port })
   const port = (http.server.address() as { port: number }).port
@@ -203,6 +213,7 @@ export async function startServer(
     url: address,
     stop: () =>
       (stopping ??= (async () => {
+        webhooks.close() // hooks waiting for their run answer 202 with the run id now
         await http.close() // stop intake first: in-flight requests finish, new ones are refused
         await engine.stop({ graceMs: app.config.worker.graceMs })
         await registry.close()

@@ -111,8 +111,40 @@ export const TRIGGER_TYPES: Record<string, { fields: Record<string, JsonSchema>;
   },
   webhook: {
     fields: {
-      path: { description: 'URL path under /hooks/.', type: 'string', minLength: 1 },
-      secret: { description: 'HMAC secret the caller signs the body with.', type: 'string' },
+      path: {
+        description:
+          'URL path under /hooks/ (`deploy`, `github/push`; a leading `/hooks/` is allowed): letters, digits and `._~-`, segments separated by `/`. One path belongs to one trigger.',
+        type: 'string',
+        maxLength: 200,
+        pattern: '^/?[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?$',
+      },
+      signature: {
+        description:
+          'How callers prove they hold the secret: `standard` (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature; the default), `github` (X-Hub-Signature-256), or `none` (unsigned calls accepted; only when written).',
+        enum: ['standard', 'github', 'none'],
+      },
+      secret: {
+        description:
+          'HMAC secret: `whsec_<base64>` (24+ bytes) for `standard`, any string for `github`; or `{{ secrets.NAME }}` to read it from the secret store.',
+        type: 'string',
+        minLength: 1,
+      },
+      secrets: {
+        description: 'Several secrets, for rotation: a request signed with any one of them passes.',
+        type: 'array',
+        items: { type: 'string', minLength: 1 },
+        minItems: 1,
+      },
+      respond: {
+        description:
+          '`immediately` (default): 202 with the run id once the event is stored; `on_completion`: wait for the run and answer with its output (200) or its error (500).',
+        enum: ['immediately', 'on_completion'],
+      },
+      timeout: {
+        ...durationSchema,
+        description:
+          'With `respond: on_completion`, the longest wait; after it the answer is 202 with the run id (default 30s).',
+      },
     },
     required: ['path'],
   },

@@ -196,6 +196,10 @@ export const ERROR_CODES = {
     status: 500,
     fix: 'The run the webhook started did not succeed; `error` says why, and `homeostat runs show <runId>` has every step.',
   },
+  HS_ERR_TRIGGER_SETUP: {
+    status: 400,
+    fix: 'Fix the trigger the server log names (a `file_change` glob inside `files.roots`, without `..`; a valid cron pattern); its workflow runs its other triggers meanwhile, and the trigger starts once its workflow is reloaded.',
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -16,6 +16,7 @@ import { workflowHash } from '../src/mesh/workflow-files.ts'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
 import { ingestBenchmark } from './ingest.ts'
 import { routeBenchmark } from './route.ts'
+import { webhookBenchmark } from './webhook.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-'))
 let dbCounter = 0
@@ -301,6 +302,7 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   latency,
   route: () => routeBenchmark(),
   ingest: () => ingestBenchmark(),
+  webhook: () => webhookBenchmark(),
 }
 
 const selected = process.argv.slice(2).filter((a) => !a.startsWith('-'))

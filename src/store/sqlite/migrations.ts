@@ -5,6 +5,7 @@
 import { HsError } from '../../core/errors.ts'
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts'
 import { MESH_MIGRATIONS } from './mesh-migrations.ts'
+import { SECRET_MIGRATIONS } from './secret-migrations.ts'
 import type { SqliteDb } from './sqlite-driver.ts'
 import { immediateTransaction } from './sqlite-statements.ts'
 
@@ -123,7 +124,7 @@ CREATE TABLE workers (
 ]
 
 /**
- * Every migration of every area, in version order (then by name): core 1, mesh 2, audit 3. A
+ * Every migration of every area, in version order (then by name): core 1, mesh 2, audit 3, secrets 7. A
  * migration is identified by version and name together, so each area may number its own; add an
  * area's list here.
  */
@@ -131,6 +132,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
   ...MESH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
+  ...SECRET_MIGRATIONS,
 ].sort((a, b) => a.version - b.version || a.name.localeCompare(b.name))
 
 /**

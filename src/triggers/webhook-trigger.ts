@@ -157,7 +157,7 @@ export class WebhookTrigger {
     }
     const check = this.#verify(config, request)
     if (!check.ok)
-      return problem(401, 'HS_ERR_WEBHOOK_SIGNATURE', `the request is not signed: ${check.message}`, {
+      return problem(401, 'HS_ERR_WEBHOOK_SIGNATURE', `the signature is refused: ${check.message}`, {
         reason: check.reason,
       })
     if (!target.workflow.enabled || target.trigger.enabled === false) {

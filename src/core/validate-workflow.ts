@@ -2,7 +2,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv'
 import { Ajv } from 'ajv'
 import type { ActionDefinition, ActionRegistry } from './action.ts'
 import { parseDuration } from './duration.ts'
-import { compileExpression, isTemplateString, templateProblems } from './expr/index.ts'
+import { compileExpression, isTemplateString, templateProblems, templateUses } from './expr/index.ts'
 import { dotted, get, isPlainObject, join } from './json-pointer.ts'
 import { didYouMean, show } from './suggest.ts'
 import { ajvIssues, newAjv } from './ajv-messages.ts'
@@ -47,6 +47,13 @@ function paramValidator(registry: ActionRegistry, action: ActionDefinition): Val
   }
   return validate
 }
+
+/** Why `secrets` is refused outside a step's `with` (docs/secrets-and-dry-run.md). */
+const SECRETS_ONLY_IN_WITH =
+  "secrets can only be used inside a step's `with` (as {{ secrets.NAME }}), so their values reach the action and nothing else; pass the value to the step that needs it"
+
+/** Secret names as `homeostat secrets set` accepts them. */
+const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 
 /** Input schemas are user data: compiled, then removed from the instance so it does not grow. */
 let inputAjv: Ajv | undefined
@@ -260,7 +267,11 @@ class WorkflowChecks {
   #expression(value: unknown, pointer: string, what: string): void {
     if (typeof value !== 'string' || value === '') return
     try {
-      compileExpression(value)
+      const secret = compileExpression(value).uses.find((u) => u.name === 'secrets')
+      if (secret)
+        this.#add(pointer, `${what} reads \`secrets\`: ${SECRETS_ONLY_IN_WITH}`, 'HS_ERR_WORKFLOW_INVALID', {
+          offset: secret.offset,
+        })
     } catch (err) {
       const e = err as { code?: unknown; summary?: unknown; message?: unknown; offset?: unknown }
       const code: WorkflowIssueCode =
@@ -291,6 +302,21 @@ class WorkflowChecks {
       const where = label === '' ? path : `${label}: ${path}`
       const verb = code === 'HS_ERR_EXPR_LIMIT' ? 'is over a limit' : 'does not parse'
       this.#add(pointer, `${where}: template ${verb}: ${p.message}`, code, extra)
+    }
+    for (const use of templateUses(value)) {
+      if (use.name !== 'secrets') continue
+      const path = `\`${dotted(prefix + use.pointer)}\``
+      const where = label === '' ? path : `${label}: ${path}`
+      const bad = use.members.filter((m) => !SECRET_NAME.test(m))
+      const message =
+        label === ''
+          ? `${where} reads \`secrets\`: ${SECRETS_ONLY_IN_WITH}`
+          : use.whole
+            ? `${where}: reference one secret by its name, as {{ secrets.NAME }}; the whole \`secrets\` map or a computed name is not allowed`
+            : bad.length > 0
+              ? `${where}: \`${bad[0]}\` is not a secret name (letters, digits and _, not starting with a digit)`
+              : undefined
+      if (message) this.#add(base + use.pointer, message, 'HS_ERR_WORKFLOW_INVALID', { offset: use.offset })
     }
   }
 

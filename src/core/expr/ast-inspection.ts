@@ -147,3 +147,65 @@ export function rootVariables(nodes: readonly CelNode[]): RootVariable[] {
   }
   return [...roots.values()]
 }
+
+/**
+ * How an expression uses one context variable: the member names it reads with a static name
+ * (`secrets.API_KEY`, `secrets["API_KEY"]`, `secrets.?API_KEY`), and whether it also uses the
+ * variable another way (whole, or with a computed key). `offset` is where the first such other use
+ * starts, else the first use.
+ */
+export interface VariableUse {
+  readonly name: string
+  readonly offset: number
+  readonly members: readonly string[]
+  readonly whole: boolean
+}
+
+/** The variables an expression reads and how (see `VariableUse`), in order of first appearance. */
+export function variableUses(nodes: readonly CelNode[]): VariableUse[] {
+  const roots = new Set(rootVariables(nodes).map((r) => r.name))
+  const covered = new Set<CelNode>()
+  const found = new Map<string, { offset: number; members: string[]; whole: boolean; wholeAt: number }>()
+  const entry = (name: string, offset: number) => {
+    let e = found.get(name)
+    if (!e) found.set(name, (e = { offset, members: [], whole: false, wholeAt: Infinity }))
+    e.offset = Math.min(e.offset, offset)
+    return e
+  }
+  const isRoot = (node: unknown): node is CelNode =>
+    isCelNode(node) &&
+    node.op === 'id' &&
+    node.meta.alternate === undefined &&
+    typeof node.args === 'string' &&
+    roots.has(node.args)
+  for (const node of nodes) {
+    let target: unknown
+    let member: unknown
+    if (node.op === '.' || node.op === '.?') [target, member] = node.args as readonly [CelNode, string]
+    else if (node.op === '[]' || node.op === '[?]') {
+      const [t, index] = node.args as readonly [CelNode, CelNode]
+      target = t
+      if (index.op === 'value') member = index.args
+    }
+    if (!isRoot(target) || typeof member !== 'string') continue
+    covered.add(target)
+    const e = entry(target.args as string, target.start)
+    if (!e.members.includes(member)) e.members.push(member)
+  }
+  for (const node of nodes) {
+    if (!isRoot(node)) continue
+    const e = entry(node.args as string, node.start)
+    if (!covered.has(node)) {
+      e.whole = true
+      e.wholeAt = Math.min(e.wholeAt, node.start)
+    }
+  }
+  return [...found]
+    .map(([name, e]) => ({
+      name,
+      offset: e.whole ? e.wholeAt : e.offset,
+      members: e.members,
+      whole: e.whole,
+    }))
+    .sort((a, b) => a.offset - b.offset)
+}

@@ -5,7 +5,13 @@
  */
 import { parseCel, type CelProgram } from './cel-environment.ts'
 import { ExpressionError, type ExpressionErrorCode } from './expression-error.ts'
-import { inspectAst, rootVariables, type RootVariable } from './ast-inspection.ts'
+import {
+  inspectAst,
+  rootVariables,
+  variableUses,
+  type RootVariable,
+  type VariableUse,
+} from './ast-inspection.ts'
 import { instrumentAst } from './budget-hooks.ts'
 import { EXPRESSION_LIMITS } from './limits.ts'
 import { LruCache } from './lru-cache.ts'
@@ -19,6 +25,8 @@ export type ExprContext = Readonly<Record<string, unknown>>
 export interface Expression {
   /** The source it was compiled from. */
   readonly source: string
+  /** The context variables it reads, and which members (`secrets.NAME`): see `VariableUse`. */
+  readonly uses: readonly VariableUse[]
   /**
    * Evaluates against `ctx` (never modified) and returns plain JSON data (see `to-json.ts`).
    * Throws `ExpressionError` with `HS_ERR_EXPR_EVAL` or `HS_ERR_EXPR_BUDGET`.
@@ -62,6 +70,7 @@ function build(source: string): Expression {
     })
   let program: CelProgram
   let roots: RootVariable[]
+  let uses: VariableUse[]
   try {
     program = parseCel(source)
     const nodes = inspectAst(program.ast)
@@ -69,11 +78,13 @@ function build(source: string): Expression {
     if (!checked.valid) throw checked.error
     instrumentAst(nodes)
     roots = rootVariables(nodes)
+    uses = variableUses(nodes)
   } catch (err) {
     throw translate(err, source, undefined)
   }
   return Object.freeze({
     source,
+    uses: Object.freeze(uses),
     evaluate: (ctx: ExprContext) => evaluateProgram(program, roots, source, ctx),
   })
 }

@@ -10,5 +10,13 @@ export {
   type ExpressionErrorLocation,
 } from './expression-error.ts'
 export { EXPRESSION_LIMITS, type ExpressionLimits } from './limits.ts'
-export { compileTemplate, templateProblems, type Template, type TemplateProblem } from './template.ts'
+export {
+  compileTemplate,
+  templateProblems,
+  templateUses,
+  type Template,
+  type TemplateProblem,
+  type TemplateUse,
+} from './template.ts'
+export type { VariableUse } from './ast-inspection.ts'
 export { isTemplateString } from './template-scanner.ts'

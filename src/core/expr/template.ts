@@ -12,6 +12,7 @@
  * Rendering never looks inside the values expressions return, so data that itself contains `{{ }}`
  * (from inputs, events or step outputs) stays literal text: there is no second-order evaluation.
  */
+import type { VariableUse } from './ast-inspection.ts'
 import { compileExpression, type ExprContext, type Expression } from './compile-expression.ts'
 import { ExpressionError } from './expression-error.ts'
 import { EXPRESSION_LIMITS } from './limits.ts'
@@ -21,8 +22,16 @@ import { scanTemplate, type TemplatePart } from './template-scanner.ts'
 export interface Template {
   /** False when the value has no `{{ }}` anywhere: `render` then returns the original value. */
   readonly dynamic: boolean
+  /** The context variables its expressions read, merged over every string (see `VariableUse`). */
+  readonly uses: readonly VariableUse[]
   /** Renders against `ctx`; throws `ExpressionError` (with `pointer`) from the failing expression. */
   render(ctx: ExprContext): unknown
+}
+
+/** A variable use inside a templated value: the string's pointer and the offset in that string. */
+export interface TemplateUse extends VariableUse {
+  /** JSON pointer to the string inside the value (`""` for the value itself). */
+  readonly pointer: string
 }
 
 /** One problem in a templated value, as reported to the workflow validator. */
@@ -197,9 +206,59 @@ export function compileTemplate(value: unknown): Template {
   const node = compileNode(value, '', 0, undefined)
   if (!node.dynamic) {
     const staticValue = node.value
-    return Object.freeze({ dynamic: false, render: () => staticValue })
+    return Object.freeze({ dynamic: false, uses: [], render: () => staticValue })
   }
-  return Object.freeze({ dynamic: true, render: node.render })
+  return Object.freeze({ dynamic: true, uses: mergeUses(templateUses(value)), render: node.render })
+}
+
+function mergeUses(uses: readonly VariableUse[]): VariableUse[] {
+  const byName = new Map<string, { name: string; offset: number; members: string[]; whole: boolean }>()
+  for (const use of uses) {
+    const e = byName.get(use.name)
+    if (!e)
+      byName.set(use.name, {
+        name: use.name,
+        offset: use.offset,
+        members: [...use.members],
+        whole: use.whole,
+      })
+    else {
+      for (const m of use.members) if (!e.members.includes(m)) e.members.push(m)
+      e.whole ||= use.whole
+    }
+  }
+  return [...byName.values()]
+}
+
+/**
+ * Every context variable the `{{ }}` expressions of a templated value read, per string, with the
+ * offset of the use in that string (for file:line:column messages). Strings that do not compile are
+ * left out (`templateProblems` reports them).
+ */
+export function templateUses(value: unknown): TemplateUse[] {
+  const out: TemplateUse[] = []
+  const visit = (v: unknown, pointer: string, depth: number): void => {
+    if (depth > MAX_VALUE_DEPTH) return
+    if (typeof v === 'string') {
+      if (!v.includes('{{')) return
+      const scanned = scanTemplate(v)
+      if (!Array.isArray(scanned)) return
+      for (const part of scanned) {
+        if (part.kind !== 'expr') continue
+        let expression: Expression
+        try {
+          expression = compileExpression(part.source)
+        } catch {
+          continue
+        }
+        for (const use of expression.uses) out.push({ ...use, offset: part.offset + use.offset, pointer })
+      }
+    } else if (Array.isArray(v)) v.forEach((item: unknown, i) => visit(item, `${pointer}/${i}`, depth + 1))
+    else if (typeof v === 'object' && v !== null && isPlainObject(v))
+      for (const key of Object.keys(v)) visit(v[key], `${pointer}/${escapeToken(key)}`, depth + 1)
+  }
+  visit(value, '', 0)
+  return out
 }
 
 /** Every problem in a templated value at once (for the validator): `[]` when it compiles. */

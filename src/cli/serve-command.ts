@@ -4,12 +4,14 @@ import { buildApp } from '../api/server.ts'
 import type { CloudEvent } from '../core/event.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { EngineEvent } from '../engine/engine-events.ts'
+import type { TriggerManager } from '../triggers/trigger-manager.ts'
 import { WebhookTrigger } from '../triggers/webhook-trigger.ts'
 import type { App } from './app.ts'
 import { withApp } from './common.ts'
 import { meshStats } from './mesh-commands.ts'
 import { paint, print } from './output.ts'
 import { removeServerInfo, writeServerInfo } from './server-client.ts'
+import { startTriggers } from './trigger-wiring.ts'
 
 /** The engine's own events as CloudEvents (CONVENTIONS.md #18): `workflow.*` and `step.*`. */
 export function engineCloudEvent(e: EngineEvent): CloudEvent | undefined {
@@ -152,6 +154,8 @@ export async function wireEngine(app: App, engine: Engine): Promise<void> {
 export interface RunningServer {
   http: FastifyInstance
   engine: Engine
+  /** Schedules, file watchers and plugin triggers of the workflows in force. */
+  triggers: TriggerManager
   url: string
   stop(): Promise<void>
 }
@@ -193,6 +197,7 @@ export async function startServer(
   })
   const address = await http.listen({ host: options.host, port: options.port })
   const port = (http.server.address() as { port: number }).port
+  const triggers = await startTriggers(app, registry, ingest)
   if (options.watch !== false) {
     await registry.watch((report) => {
       const changes = report.added.length + report.changed.length + report.removed.length
@@ -210,9 +215,11 @@ export async function startServer(
   return {
     http,
     engine,
+    triggers,
     url: address,
     stop: () =>
       (stopping ??= (async () => {
+        await triggers.stop() // no more ticks or file events: timers and watchers are gone
         webhooks.close() // hooks waiting for their run answer 202 with the run id now
         await http.close() // stop intake first: in-flight requests finish, new ones are refused
         await engine.stop({ graceMs: app.config.worker.graceMs })

@@ -7,6 +7,7 @@ import { dotted, get, isPlainObject, join } from './json-pointer.ts'
 import { didYouMean, show } from './suggest.ts'
 import { ajvIssues, newAjv } from './ajv-messages.ts'
 import { shortestCycle, stronglyConnected } from './step-cycles.ts'
+import { triggerIssues, triggerTypesOf } from './trigger-types.ts'
 import type { WorkflowIssue, WorkflowIssueCode } from './workflow-issue.ts'
 import { EDGE_WHEN } from './workflow.ts'
 import { MAX_STEPS, WORKFLOW_SCHEMA } from './workflow-schema.ts'
@@ -71,8 +72,10 @@ export function validateNormalisedWorkflow(doc: unknown, actions: ActionRegistry
     ]
   }
   const v = new WorkflowChecks(doc, actions)
-  v.issues.push(...ajvIssues(validateStructure(doc), doc))
+  // plugin trigger types are checked against their own fields (core/trigger-types.ts)
+  v.issues.push(...ajvIssues(triggerTypesOf(actions).structural(doc, validateStructure(doc)), doc))
   v.run()
+  v.issues.push(...triggerIssues(doc))
   return v.issues
 }
 

@@ -88,9 +88,14 @@ export const TRIGGER_TYPES: Record<string, { fields: Record<string, JsonSchema>;
         minLength: 1,
       },
       timezone: {
-        description: 'IANA time zone, e.g. `Europe/Paris`; default UTC.',
+        description: 'IANA time zone, e.g. `Europe/Paris`; default: the configuration `timezone` (UTC).',
         type: 'string',
         minLength: 1,
+      },
+      catch_up: {
+        description:
+          'After downtime: `skip` missed ticks (default), or `1` to fire the latest missed tick once at start.',
+        enum: ['skip', 1],
       },
     },
     required: ['cron'],
@@ -103,9 +108,21 @@ export const TRIGGER_TYPES: Record<string, { fields: Record<string, JsonSchema>;
         items: { type: 'string', minLength: 1 },
         minItems: 1,
       },
-      events: { type: 'array', items: { enum: [...FILE_EVENTS] }, minItems: 1 },
-      ignore: { type: 'array', items: { type: 'string' } },
-      debounce: durationSchema,
+      events: {
+        description: 'File events that start the workflow; default add, change, unlink.',
+        type: 'array',
+        items: { enum: [...FILE_EVENTS] },
+        minItems: 1,
+      },
+      ignore: { description: 'Globs of paths never reported.', type: 'array', items: { type: 'string' } },
+      ignore_dotfiles: {
+        description: 'Ignore files and directories whose name starts with `.` (default true).',
+        type: 'boolean',
+      },
+      debounce: {
+        ...durationSchema,
+        description: `${String(durationSchema.description)} Quiet time per file before its change is reported; default 250ms.`,
+      },
     },
     required: ['paths'],
   },
@@ -169,7 +186,8 @@ export function triggerKeys(type: string): string[] {
   return [...TRIGGER_COMMON_KEYS, ...Object.keys(TRIGGER_TYPES[type]?.fields ?? {})]
 }
 
-const commonTriggerFields: Record<string, JsonSchema> = {
+/** Schemas of the keys every trigger may carry (plugin trigger types get them too). */
+export const TRIGGER_COMMON_FIELDS: Readonly<Record<string, JsonSchema>> = {
   type: { type: 'string' },
   id: { type: 'string', pattern: ID_PATTERN },
   enabled: { type: 'boolean' },
@@ -257,7 +275,7 @@ const triggerSchema: JsonSchema = {
       type: 'object',
       required: spec.required,
       additionalProperties: false,
-      properties: { ...commonTriggerFields, ...spec.fields },
+      properties: { ...TRIGGER_COMMON_FIELDS, ...spec.fields },
     },
   })),
 }

@@ -201,6 +201,8 @@ export class EventIngest implements EventPublisher {
         eventType: event.type,
         triggerIndex: m.triggerIndex,
         event,
+        // a targeted trigger's fields (filePath, scheduledAt, ...): see RouteMatch.context
+        ...m.context,
       },
       inputs: routing.inputDefaults(m.workflowId, m.version),
       createdAt: now,

@@ -1,4 +1,12 @@
 import { parseEventPattern, type EventPattern } from './router-patterns.ts'
+import {
+  FILE_CHANGED,
+  pluginTriggerEventType,
+  SCHEDULE_TICK,
+  TARGET_TRIGGER_KEY,
+  TARGET_WORKFLOW_KEY,
+  WEBHOOK_RECEIVED,
+} from '../core/trigger-port.ts'
 import type { TriggerSpec } from '../core/workflow.ts'
 
 /**
@@ -17,40 +25,90 @@ export interface TriggerEventBinding {
    */
   readonly namespace?: string
   /**
-   * Whether the router routes this trigger type today. Schedule, file and webhook triggers will arrive
-   * as events too, once their sources emit them and say which trigger they are for.
+   * Targeted: the trigger's own source emits its events, naming it in `data.workflow_id` and
+   * `data.trigger_id`, and such an event starts that trigger only (docs/triggers.md). Untargeted
+   * triggers subscribe to event types, and every matching workflow starts.
    */
-  readonly routed: boolean
+  readonly targeted: boolean
 }
 
 export const TRIGGER_EVENT_BINDINGS: Readonly<Record<string, TriggerEventBinding>> = Object.freeze({
-  event: { defaults: [], narrowable: true, routed: true },
-  activity: { defaults: ['activity.*'], narrowable: true, namespace: 'activity', routed: true },
-  escalation: { defaults: ['escalation.*'], narrowable: true, namespace: 'escalation', routed: true },
-  schedule: { defaults: ['schedule.tick'], narrowable: false, routed: false },
-  file_change: { defaults: ['file.changed'], narrowable: false, routed: false },
-  webhook: { defaults: ['webhook.received'], narrowable: false, routed: false },
+  event: { defaults: [], narrowable: true, targeted: false },
+  activity: { defaults: ['activity.*'], narrowable: true, namespace: 'activity', targeted: false },
+  escalation: { defaults: ['escalation.*'], narrowable: true, namespace: 'escalation', targeted: false },
+  schedule: { defaults: [SCHEDULE_TICK], narrowable: false, targeted: true },
+  file_change: { defaults: [FILE_CHANGED], narrowable: false, targeted: true },
+  webhook: { defaults: [WEBHOOK_RECEIVED], narrowable: false, targeted: true },
 })
+
+/** Trigger types no event starts: run by hand (CLI, API) only. */
+const UNROUTED_TYPES = new Set(['manual'])
+
+const TARGETED_TYPES = new Set([SCHEDULE_TICK, FILE_CHANGED, WEBHOOK_RECEIVED])
+
+/**
+ * Whether events of `type` are targeted: those of the built-in sources, and `trigger.<type>` of
+ * plugin trigger types. Only the trigger they name may start a run from them.
+ */
+export function isTargetedEventType(type: string): boolean {
+  return TARGETED_TYPES.has(type) || type.startsWith('trigger.')
+}
+
+/** The trigger a targeted event names, or undefined when its data names none. */
+export function eventTarget(data: unknown): { workflowId: string; triggerId: string } | undefined {
+  if (typeof data !== 'object' || data === null) return undefined
+  const workflowId = (data as Record<string, unknown>)[TARGET_WORKFLOW_KEY]
+  const triggerId = (data as Record<string, unknown>)[TARGET_TRIGGER_KEY]
+  return typeof workflowId === 'string' && typeof triggerId === 'string'
+    ? { workflowId, triggerId }
+    : undefined
+}
+
+/** Keys of the run's trigger info that the event's data cannot replace. */
+const RESERVED = new Set(['type', 'eventSeq', 'eventId', 'source', 'eventType', 'triggerIndex'])
+
+/**
+ * What a run started by a targeted event carries in `trigger` besides the event: the trigger's type
+ * and key, and every field of the data except the target keys, in camelCase (`file_path` →
+ * `filePath`, `scheduled_at` → `scheduledAt`). A data field `event` (a file change's
+ * `add|change|unlink`) replaces the envelope under `trigger.event`; the envelope's id and sequence
+ * stay in `trigger.eventId` and `trigger.eventSeq`.
+ */
+export function targetedContext(
+  trigger: TriggerSpec,
+  triggerId: string,
+  data: unknown,
+): Record<string, unknown> {
+  const context: Record<string, unknown> = { triggerType: trigger.type, triggerId }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return context
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    if (key === TARGET_WORKFLOW_KEY || key === TARGET_TRIGGER_KEY) continue
+    const name = key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())
+    if (!RESERVED.has(name) && !Object.hasOwn(context, name)) context[name] = value
+  }
+  return context
+}
 
 export interface TriggerPatterns {
   /** The valid patterns of the trigger (deduplicated, in the order written). */
   patterns: EventPattern[]
-  /** From the table: does the router route this trigger type today? */
-  routed: boolean
+  /** From the table: is the trigger targeted (started only by events naming it)? */
+  targeted: boolean
   /** Patterns that could not be read; the rest still apply. */
   problems: string[]
 }
 
 /**
  * The event patterns a trigger subscribes to, or undefined for a trigger that no event starts
- * (`manual`, or a plugin type absent from `TRIGGER_EVENT_BINDINGS`).
+ * (`manual`). A type absent from `TRIGGER_EVENT_BINDINGS` is a plugin trigger type: targeted, on
+ * `trigger.<type>` events.
  */
 export function triggerEventPattern(trigger: TriggerSpec): TriggerPatterns | undefined {
-  const binding = Object.hasOwn(TRIGGER_EVENT_BINDINGS, trigger.type)
-    ? TRIGGER_EVENT_BINDINGS[trigger.type]
-    : undefined
-  if (binding === undefined) return undefined
-  const out: TriggerPatterns = { patterns: [], routed: binding.routed, problems: [] }
+  if (typeof trigger.type !== 'string' || UNROUTED_TYPES.has(trigger.type)) return undefined
+  const binding: TriggerEventBinding = Object.hasOwn(TRIGGER_EVENT_BINDINGS, trigger.type)
+    ? TRIGGER_EVENT_BINDINGS[trigger.type]!
+    : { defaults: [pluginTriggerEventType(trigger.type)], narrowable: false, targeted: true }
+  const out: TriggerPatterns = { patterns: [], targeted: binding.targeted, problems: [] }
   const written: unknown[] = []
   if (binding.narrowable) {
     if (trigger.event !== undefined) written.push(trigger.event)

@@ -4,7 +4,9 @@ import type { TriggerSpec, WorkflowDoc } from '../core/workflow.ts'
 import {
   buildTable,
   EMPTY_TABLE,
+  explainTargeted,
   explainWorkflow,
+  findTarget,
   RANK,
   type Checked,
   type CompiledTrigger,
@@ -13,7 +15,8 @@ import {
   type Slot,
   type Table,
 } from './router-table.ts'
-import { triggerEventPattern } from './router-triggers.ts'
+import { eventTarget, isTargetedEventType, targetedContext, triggerEventPattern } from './router-triggers.ts'
+import { triggerKey } from '../core/trigger-port.ts'
 
 /**
  * The router: which workflows an event starts. Subscriptions are indexed by event type (a map of
@@ -36,9 +39,21 @@ export interface RouteMatch {
   /** 0-based index into the workflow's `triggers`. */
   triggerIndex: number
   trigger: TriggerSpec
+  /**
+   * Targeted triggers only: what the run's `trigger` carries besides the event (`triggerType`,
+   * `triggerId`, and the event's data fields in camelCase: `filePath`, `scheduledAt`, ...).
+   */
+  context?: Record<string, unknown>
 }
 
-export type SkipReason = 'disabled' | 'filter_false' | 'filter_error' | 'type_mismatch' | 'no_event_trigger'
+export type SkipReason =
+  | 'disabled'
+  | 'filter_false'
+  | 'filter_error'
+  | 'type_mismatch'
+  | 'no_event_trigger'
+  | 'not_targeted'
+  | 'target_missing'
 
 export interface RouteSkip {
   workflowId: string
@@ -83,6 +98,9 @@ export interface RouterCounters {
 
 /** Most event types whose subscriber lists are cached; the cache is emptied when full. */
 const RESOLVED_TYPES_LIMIT = 10_000
+
+/** The resolved "groups" of a targeted event type: none by type; the event names its trigger. */
+const TARGETED: readonly Group[] = Object.freeze([])
 
 export class Router {
   #table: Table = EMPTY_TABLE
@@ -151,6 +169,7 @@ export class Router {
     const matched: RouteMatch[] = []
     const skipped: RouteSkip[] = []
     this.#events++
+    if (groups === TARGETED) return this.#routeTargeted(event)
     if (groups.length === 0) return { eventType: type, matched, skipped }
     const input = this.#input.reset(event)
     for (let g = 0; g < groups.length; g++) {
@@ -171,6 +190,41 @@ export class Router {
     }
     this.#matches += matched.length
     return { eventType: type, matched, skipped }
+  }
+
+  /**
+   * A targeted event (schedule tick, file change, webhook call, plugin trigger event) starts the one
+   * trigger its data names, if that workflow and trigger are enabled and its filter (if any) holds;
+   * an event naming no trigger starts nothing.
+   */
+  #routeTargeted(event: CloudEvent): RoutingDecision {
+    const matched: RouteMatch[] = []
+    const skipped: RouteSkip[] = []
+    const decision = { eventType: event.type, matched, skipped }
+    const target = eventTarget(event.data)
+    if (target === undefined) return decision
+    const hit = findTarget(this.#table, event.type, target)
+    if ('reason' in hit) skipped.push(hit)
+    else if (!hit.slot.enabled) skipped.push(hit.slot.disabled)
+    else if (hit.trigger.gate !== undefined) skipped.push(hit.trigger.gate)
+    else {
+      const outcome = hit.trigger.filter === undefined ? true : this.#checkTargeted(hit.trigger, event)
+      if (outcome === true) {
+        matched.push({
+          ...hit.trigger.match,
+          context: targetedContext(hit.trigger.match.trigger, target.triggerId, event.data),
+        })
+        this.#matches++
+      } else skipped.push(outcome)
+    }
+    return decision
+  }
+
+  #checkTargeted(trigger: CompiledTrigger, event: CloudEvent): true | RouteSkip {
+    this.#filterEvaluations++
+    const outcome = check(trigger, this.#input.reset(event))
+    if (outcome !== true && outcome !== trigger.filterFalse) this.#filterErrors++
+    return outcome
   }
 
   /** A workflow with several triggers covering the type: its first match, else its strongest skip. */
@@ -223,6 +277,7 @@ export class Router {
     const input = new FilterInput().reset(event)
     const matched: RouteMatch[] = []
     const skipped: RouteSkip[] = []
+    if (isTargetedEventType(event.type)) return explainTargeted(this.#table, event, input)
     for (const slot of this.#table.slots) {
       const outcome = explainWorkflow(slot.wf, event.type, input)
       if (!('reason' in outcome)) {
@@ -261,13 +316,14 @@ export class Router {
 
   #compile(entry: RouteEntry): CompiledWorkflow {
     const triggers: CompiledTrigger[] = []
+    const targeted: CompiledTrigger[] = []
     const others: string[] = []
     const problems: RouteProblem[] = []
     const id = entry.workflowId
     const version = entry.version
     ;(entry.doc.triggers ?? []).forEach((trigger, index) => {
       const binding = triggerEventPattern(trigger)
-      if (binding === undefined || !binding.routed) {
+      if (binding === undefined) {
         others.push(String(trigger.type))
         return
       }
@@ -275,6 +331,12 @@ export class Router {
         problems.push({ workflowId: id, triggerIndex: index, message: `trigger ${index + 1}: ${message}` })
       }
       binding.problems.forEach(problem)
+      if (!binding.targeted)
+        for (const p of binding.patterns)
+          if (p.kind === 'exact' && isTargetedEventType(p.stem))
+            problem(
+              `\`${p.text}\` events are targeted: they start only the trigger they name (docs/triggers.md), never this one`,
+            )
       let filter: EventFilter | undefined
       let broken: RouteSkip | undefined
       try {
@@ -299,9 +361,10 @@ export class Router {
         reason: 'disabled',
         detail: `trigger ${index + 1} is disabled`,
       })
-      triggers.push({
+      ;(binding.targeted ? targeted : triggers).push({
         index,
         enabled,
+        target: binding.targeted ? triggerKey(trigger, index) : undefined,
         patterns: binding.patterns,
         filter,
         broken,
@@ -317,11 +380,16 @@ export class Router {
         disabled,
       })
     })
-    return { id, version, triggers, others, problems }
+    return { id, version, triggers, targeted, others, problems }
   }
 
   /** The groups of subscribers whose patterns cover `type`, in table order; cached per type. */
   #resolve(type: string): readonly Group[] {
+    if (isTargetedEventType(type)) {
+      if (this.#resolved.size >= RESOLVED_TYPES_LIMIT) this.#resolved.clear()
+      this.#resolved.set(type, TARGETED)
+      return TARGETED
+    }
     const table = this.#table
     const found = new Set<CompiledTrigger>(table.exact.get(type))
     for (const t of table.all) found.add(t)

@@ -71,9 +71,20 @@ export class WorkflowRegistry implements RoutingView {
   #watcher: FSWatcher | undefined
   #reloading: Promise<ReloadReport> | undefined
   #again = false
+  readonly #listeners = new Set<() => void>()
 
   constructor(options: WorkflowRegistryOptions) {
     this.#o = options
+  }
+
+  /**
+   * Calls `listener` after every change of the workflows in force (reload, enable, disable,
+   * rollback), once the router has the new table; read them with `inLoadOrder()`. Returns the
+   * unsubscribe function. A listener that throws is logged, not propagated.
+   */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
 
   /** What the last reload found (errors of invalid files included). */
@@ -254,7 +265,15 @@ export class WorkflowRegistry implements RoutingView {
 
   #loadRouter(): Array<{ workflowId: string; triggerIndex: number; message: string }> {
     this.#subscribed.clear()
-    return this.#router.load(this.#routeEntries())
+    const problems = this.#router.load(this.#routeEntries())
+    for (const listener of this.#listeners) {
+      try {
+        listener()
+      } catch (err) {
+        this.#o.log?.('error', 'a workflow change listener failed', { error: (err as Error).message })
+      }
+    }
+    return problems
   }
 
   #routeEntries(): RouteEntry[] {

@@ -185,10 +185,10 @@ void test('activity and escalation triggers subscribe to their namespace, option
   assert.deepEqual(ids(r.route(ev('activity.code_review'))), ['any-activity', 'reviews'])
   assert.deepEqual(ids(r.route(ev('activity.code_review.done'))), ['any-activity', 'full'])
   assert.deepEqual(ids(r.route(ev('escalation.raised', { level: 2 }))), ['escalations'])
-  assert.deepEqual(ids(r.route(ev('schedule.tick'))), [], 'schedule triggers do not route yet')
+  assert.deepEqual(ids(r.route(ev('schedule.tick'))), [], 'a tick that names no trigger starts nothing')
   assert.deepEqual(triggerEventPattern({ type: 'webhook', path: 'x' }), {
     patterns: [{ text: 'webhook.received', kind: 'exact', stem: 'webhook.received' }],
-    routed: false,
+    targeted: true,
     problems: [],
   })
   assert.equal(triggerEventPattern({ type: 'manual' }), undefined)

@@ -3,6 +3,7 @@
  * `schema_migrations`. Never edit a shipped migration: add a new one.
  */
 import { HsError } from '../../core/errors.ts'
+import { TRIGGER_MIGRATIONS } from './trigger-migrations.ts'
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts'
 import { MESH_MIGRATIONS } from './mesh-migrations.ts'
 import { SECRET_MIGRATIONS } from './secret-migrations.ts'
@@ -129,6 +130,7 @@ CREATE TABLE workers (
  * area's list here.
  */
 export const MIGRATIONS: readonly Migration[] = [
+  ...TRIGGER_MIGRATIONS,
   ...CORE_MIGRATIONS,
   ...MESH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,

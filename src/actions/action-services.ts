@@ -1,4 +1,5 @@
 import type { AiUsageRecorder } from './ai-actions.ts'
+import type { HostLookup } from './net/host-lookup.ts'
 import type { HandlerInvoker } from '../core/handler-port.ts'
 import type { EventPublisher } from '../core/publisher-port.ts'
 import { NO_SECRETS, type SecretReader } from '../core/secrets-port.ts'
@@ -17,8 +18,12 @@ export interface ActionServices {
     readonly allow: readonly string[]
     /** Hosts, IPs or CIDRs always refused. */
     readonly deny: readonly string[]
+    /** Default limit of one request (redirects included), in milliseconds. */
     readonly timeoutMs: number
+    /** Largest response body any step may keep, in bytes (`max_response` on a step can only lower it). */
     readonly maxResponse: number
+    /** Name resolution of the destination guard; the system resolver when absent (tests inject one). */
+    readonly lookup?: HostLookup
   }
   readonly ai: {
     readonly default?: string
@@ -42,6 +47,8 @@ export interface ActionServices {
       readonly host?: string
       readonly port?: number
       readonly secure?: boolean
+      /** Without `secure`: `auto` (default) upgrades when offered, `required` fails without it, `off` never upgrades. */
+      readonly starttls?: 'auto' | 'required' | 'off'
       readonly user?: string
       readonly password_secret?: string
       readonly from?: string

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { parseDestinationRule } from '../core/destination-policy.ts'
 import { parseDuration } from '../core/duration.ts'
 import { HsError } from '../core/errors.ts'
 
@@ -101,12 +102,15 @@ export interface AiProviderConfig {
 export interface EmailConfig {
   host?: string
   port?: number
-  /** TLS from the first byte (port 465); otherwise STARTTLS when offered. */
+  /** TLS from the first byte (port 465); otherwise STARTTLS as `starttls` says. */
   secure?: boolean
+  /** Without `secure`: `auto` (default) upgrades when the server offers it, `required` refuses to send without it, `off` never upgrades. */
+  starttls?: 'auto' | 'required' | 'off'
   user?: string
   /** Name of the secret holding the SMTP password. */
   password_secret?: string
   from?: string
+  /** `reject_unauthorized` defaults to true; `ca_file` (relative to this file) adds a trusted CA; `servername` overrides the name checked. */
   tls?: { reject_unauthorized?: boolean; ca_file?: string; servername?: string }
 }
 
@@ -326,8 +330,8 @@ export function resolveConfig(
       maxOutput: bytes(user.shell?.max_output, 'shell.max_output', 1024 * 1024),
     }),
     http: Object.freeze({
-      allow: Object.freeze(list(user.http?.allow, 'http.allow', [])),
-      deny: Object.freeze(list(user.http?.deny, 'http.deny', [])),
+      allow: Object.freeze(destinations(user.http?.allow, 'http.allow')),
+      deny: Object.freeze(destinations(user.http?.deny, 'http.deny')),
       timeoutMs: duration(user.http?.timeout, 'http.timeout', 30_000),
       maxResponse: bytes(user.http?.max_response, 'http.max_response', 10 * 1024 * 1024),
     }),
@@ -346,7 +350,7 @@ export function resolveConfig(
             }),
           }
         : {}),
-      ...(user.notify?.email ? { email: Object.freeze({ ...user.notify.email }) } : {}),
+      ...(user.notify?.email ? { email: emailConfig(user.notify.email, base) } : {}),
     }),
     secrets: Object.freeze({
       keyFile: user.secrets?.key_file
@@ -373,6 +377,26 @@ function timezone(value: unknown): string {
     bad('timezone', `unknown time zone ${JSON.stringify(value)} (use an IANA name such as Europe/Paris)`)
   }
   return value
+}
+
+/** An allow/deny list of the destination guard, each entry checked now so a typo fails at start-up. */
+function destinations(value: unknown, where: string): string[] {
+  const entries = list(value, where, [])
+  entries.forEach((entry, i) => {
+    try {
+      parseDestinationRule(entry)
+    } catch (err) {
+      bad(`${where}[${i}]`, (err as Error).message)
+    }
+  })
+  return entries
+}
+
+function emailConfig(email: EmailConfig, base: string): Readonly<EmailConfig> {
+  if (email.starttls !== undefined && !['auto', 'required', 'off'].includes(email.starttls))
+    bad('notify.email.starttls', `must be auto, required or off, not ${JSON.stringify(email.starttls)}`)
+  const tls = email.tls?.ca_file ? { ...email.tls, ca_file: resolve(base, email.tls.ca_file) } : email.tls
+  return Object.freeze({ ...email, ...(tls ? { tls: Object.freeze(tls) } : {}) })
 }
 
 function aiProviders(value: unknown): Record<string, AiProviderConfig> {

@@ -7,6 +7,7 @@ import { TRIGGER_MIGRATIONS } from './trigger-migrations.ts'
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts'
 import { MESH_MIGRATIONS } from './mesh-migrations.ts'
 import { SECRET_MIGRATIONS } from './secret-migrations.ts'
+import { USAGE_MIGRATIONS } from './usage-migrations.ts'
 import type { SqliteDb } from './sqlite-driver.ts'
 import { immediateTransaction } from './sqlite-statements.ts'
 
@@ -135,6 +136,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...MESH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
   ...SECRET_MIGRATIONS,
+  ...USAGE_MIGRATIONS,
 ].sort((a, b) => a.version - b.version || a.name.localeCompare(b.name))
 
 /**

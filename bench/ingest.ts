@@ -4,7 +4,7 @@
  * is the load generator (node:http, 50 keep-alive connections). Prints one JSON line. Bounded: `events` requests, then it stops.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -15,6 +15,24 @@ const BIN = resolve(import.meta.dirname, '..', 'bin', 'homeostat.js')
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+}
+
+/** CPU time (µs) of a process and of its main thread, from /proc (Linux); zeros elsewhere. */
+function processCpu(pid: number): { total: number; main: number } {
+  const ticks = (file: string): number => {
+    try {
+      // fields after the command name: utime is the 12th, stime the 13th
+      const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ')
+      return Number(fields[11]) + Number(fields[12])
+    } catch {
+      return 0
+    }
+  }
+  const usPerTick = 1_000_000 / 100 // USER_HZ is 100 on Linux
+  return {
+    total: ticks(`/proc/${pid}/stat`) * usPerTick,
+    main: ticks(`/proc/${pid}/task/${pid}/stat`) * usPerTick,
+  }
 }
 
 export async function ingestBenchmark(
@@ -77,6 +95,7 @@ steps:
       req.end(body)
     })
   const latencies: number[] = []
+  const pid = child.pid!
   let next = 0
   let end = 0
   let failed = 0
@@ -99,9 +118,11 @@ steps:
   latencies.length = 0
   next = warm
   end = warm + events
+  const cpu0 = processCpu(pid)
   const t0 = performance.now()
   await Promise.all(Array.from({ length: connections }, () => send()))
   const seconds = (performance.now() - t0) / 1000
+  const cpu1 = processCpu(pid)
   // the runs those events started: wait for them to finish, then count from the store
   const db = new DatabaseSync(join(dir, 'data', 'store.db'), { readOnly: true })
   const runsDone = (): number =>
@@ -135,6 +156,9 @@ steps:
     runs_succeeded: succeeded,
     runs_expected: expected,
     runs_completed_per_sec_including_backlog: Math.round(succeeded / runsSeconds),
+    // CPU the server spent per acknowledged event during the burst (steadier than rates on a shared host)
+    server_cpu_us_per_event: Math.round((cpu1.total - cpu0.total) / latencies.length),
+    server_main_thread_cpu_us_per_event: Math.round((cpu1.main - cpu0.main) / latencies.length),
     cores: availableParallelism(),
   }
 }

@@ -129,6 +129,8 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       unknownTypes: config.ingest.unknownTypes,
       defaultSource: 'homeostat://ingest',
       onRunsQueued: () => engines.forEach((e) => e.wake()),
+      // new runs go straight to this process's engine (no claim round trip) while it has room
+      handoff: () => engines.values().next().value,
       audit: (record) => auditSink.write(record),
     })
   }

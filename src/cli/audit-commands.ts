@@ -60,10 +60,15 @@ export async function attachAuditLog(
             checkpointIntervalMs: options.checkpointIntervalMs,
             checkpointOnClose: options.checkpointOnClose,
           },
+          walCheckpoint: { storePath: app.config.store, everyMs: 200 },
         },
         onError,
+        // without the thread, the store checkpoints its WAL itself again
+        () => app.store.handle.exec('PRAGMA wal_autocheckpoint = 1000'),
       )
     : await openAuditLog(app.config, { onError, ...options })
+  // the thread checkpoints the store's WAL: the main thread's commits no longer stop for it
+  if (thread) app.store.handle.exec('PRAGMA wal_autocheckpoint = 0')
   app.auditSink.write = (record) => {
     try {
       audit.append(record as AuditEntryInput)

@@ -4,9 +4,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { AuditLog } from '../audit/audit-log.ts'
+import type { AuditEntryInput } from '../core/audit-port.ts'
 import { loadOrCreateAuditKey } from '../audit/audit-keys.ts'
 import { SqliteAuditStore } from '../store/sqlite/sqlite-audit-store.ts'
 import { openAuditDb } from '../store/sqlite/sqlite-audit-db.ts'
+import { openSqlite } from '../store/sqlite/sqlite-driver.ts'
 import type { AuditThreadData, AuditThreadReply, AuditThreadRequest } from './audit-thread.ts'
 
 const data = workerData as AuditThreadData
@@ -25,7 +27,7 @@ try {
   let chain: Promise<void> = Promise.resolve()
   port.on('message', (request: AuditThreadRequest) => {
     if (request.kind === 'append') {
-      for (const entry of request.entries) {
+      for (const entry of JSON.parse(request.entries) as AuditEntryInput[]) {
         try {
           log.append(entry)
         } catch (err) {
@@ -64,6 +66,17 @@ try {
       }
     })
   })
+  if (data.walCheckpoint) {
+    const store = openSqlite(data.walCheckpoint.storePath, data.durability)
+    const checkpoint = store.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+    setInterval(() => {
+      try {
+        checkpoint.get()
+      } catch (err) {
+        reply({ kind: 'background-error', message: `store checkpoint: ${(err as Error).message}` })
+      }
+    }, data.walCheckpoint.everyMs)
+  }
   reply({ kind: 'ready' })
 } catch (err) {
   reply({ kind: 'background-error', message: (err as Error).message ?? String(err) })

@@ -85,6 +85,8 @@ export interface NewRun {
   createdAt: number
   /** Not claimable before this time (default: now). */
   availableAt?: number
+  /** Written already leased to this worker (see `RunHandoff`): status `running`, claimed once. */
+  leasedTo?: { owner: string; expiresAt: number }
 }
 
 export interface RunRecord {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { ActionRegistry } from '../core/action.ts'
 import { compilePlan, type WorkflowPlan } from '../core/plan.ts'
-import type { ClaimedRun, Store } from '../core/store-port.ts'
+import type { RunHandoff } from '../core/run-handoff.ts'
+import type { ClaimedRun, NewRun, RunRecord, Store } from '../core/store-port.ts'
 import { CommitGroup } from './commit-group.ts'
 import { systemClock, type Clock, type EngineContext } from './engine-context.ts'
 import type { EngineEvent } from './engine-events.ts'
@@ -42,7 +43,7 @@ function defaultPidAlive(pid: number): boolean {
  * The run executor: claims due runs from the store with a lease, executes them concurrently, renews
  * leases, applies cancel/pause requests from other processes, and releases everything on stop.
  */
-export class Engine {
+export class Engine implements RunHandoff {
   readonly id: string
   readonly #store: Store
   readonly #actions: ActionRegistry
@@ -71,6 +72,8 @@ export class Engine {
   #heartbeatTimer: NodeJS.Timeout | undefined
   #changeToken = -1
   #idleWaiters: Array<() => void> = []
+  /** Slots promised to runs being written under this engine's lease (`RunHandoff`). */
+  #reserved = 0
 
   constructor(options: EngineOptions) {
     this.#store = options.store
@@ -148,7 +151,7 @@ export class Engine {
    * one transaction per event-loop turn, rather than one claim transaction per finished run.
    */
   #refill(): void {
-    const free = this.#maxActive - this.#active.size
+    const free = this.#maxActive - this.#active.size - this.#reserved
     if (this.#active.size > 0 && free < Math.min(this.#claimBatch, Math.ceil(this.#maxActive / 4))) return
     if (this.#refillScheduled) return
     this.#refillScheduled = true
@@ -156,6 +159,45 @@ export class Engine {
       this.#refillScheduled = false
       this.wake()
     })
+  }
+
+  get owner(): string {
+    return this.id
+  }
+
+  get leaseMs(): number {
+    return this.#leaseMs
+  }
+
+  reserve(): boolean {
+    if (!this.#started || this.#stopping || this.#only) return false
+    if (this.#active.size + this.#reserved >= this.#maxActive) return false
+    this.#reserved++
+    return true
+  }
+
+  unreserve(count: number): void {
+    this.#reserved = Math.max(0, this.#reserved - count)
+  }
+
+  /** Starts runs the ingest wrote already leased to this engine: what a claim of them would return. */
+  adopt(runs: readonly NewRun[]): void {
+    this.unreserve(runs.length)
+    for (const r of runs) {
+      const run: RunRecord = {
+        id: r.id,
+        workflowId: r.workflowId,
+        workflowVersion: r.workflowVersion,
+        status: 'running',
+        trigger: r.trigger,
+        inputs: r.inputs,
+        attempt: 1,
+        isTest: r.isTest === true,
+        createdAt: r.createdAt,
+        startedAt: r.createdAt,
+      }
+      void this.#startRun({ run, attempts: [], signals: [] })
+    }
   }
 
   /** New work may be due (enqueued in this process, a signal, a resume): claim now. */
@@ -173,7 +215,7 @@ export class Engine {
     try {
       do {
         this.#claimAgain = false
-        const free = this.#maxActive - this.#active.size
+        const free = this.#maxActive - this.#active.size - this.#reserved
         if (free <= 0 || this.#stopping) break
         const want = Math.min(free, this.#claimBatch)
         const claimed = await this.#store.claimRuns(

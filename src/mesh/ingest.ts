@@ -2,6 +2,7 @@ import { uuidv7 } from 'uuidv7'
 import { toCloudEvent, type CloudEvent, type EnvelopeProblem } from '../core/event.ts'
 import type { EventVia, MeshStore, RoutePlan } from '../core/mesh-port.ts'
 import type { EventPublisher, PublishedEvent, PublishOptions, PublishResult } from '../core/publisher-port.ts'
+import type { RunHandoff } from '../core/run-handoff.ts'
 import type { NewRun } from '../core/store-port.ts'
 import type { RoutingDecision } from './router.ts'
 
@@ -49,8 +50,10 @@ export interface EventIngestOptions {
   unknownTypes?: 'accept' | 'reject'
   /** `source` given to events that arrive without one. */
   defaultSource?: string
-  /** Called after each committed batch with the runs it queued (wake the engine). */
+  /** Called after each committed batch with the runs it queued for claiming (wake the engine). */
   onRunsQueued?: (runIds: string[]) => void
+  /** An engine of this process that takes new runs directly (see `RunHandoff`); read per batch. */
+  handoff?: () => RunHandoff | undefined
   audit?: (record: IngestAuditRecord) => void
 }
 
@@ -67,8 +70,8 @@ interface Pending {
  * route and queue the runs. A caller's promise resolves after that commit: answer 202 then.
  */
 export class EventIngest implements EventPublisher {
-  readonly #o: Required<Omit<EventIngestOptions, 'onRunsQueued' | 'audit'>> &
-    Pick<EventIngestOptions, 'onRunsQueued' | 'audit'>
+  readonly #o: Required<Omit<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff'>> &
+    Pick<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff'>
   #pending: Pending[] = []
   #scheduled = false
 
@@ -186,7 +189,7 @@ export class EventIngest implements EventPublisher {
     })
   }
 
-  #plan(event: CloudEvent, seq: number, now: number): RoutePlan {
+  #plan(event: CloudEvent, seq: number, now: number, handoff?: RunHandoff): RoutePlan {
     const routing = this.#o.routing()
     const decision = routing.route(event)
     const runs: NewRun[] = decision.matched.map((m) => ({
@@ -206,6 +209,7 @@ export class EventIngest implements EventPublisher {
       },
       inputs: routing.inputDefaults(m.workflowId, m.version),
       createdAt: now,
+      ...(handoff?.reserve() ? { leasedTo: { owner: handoff.owner, expiresAt: now + handoff.leaseMs } } : {}),
     }))
     return {
       runs,
@@ -227,15 +231,23 @@ export class EventIngest implements EventPublisher {
     if (batch.length === 0) return
     const now = this.#o.now()
     const plans = new Map<number, RoutePlan>()
+    const handoff = this.#o.handoff?.()
+    let handed: NewRun[] = []
     try {
       const results = await this.#o.store.appendEvents(
         batch.map((p) => ({ event: p.event, receivedAt: now, via: p.via })),
         (event, seq) => {
-          const plan = this.#plan(event, seq, now)
+          const plan = this.#plan(event, seq, now, handoff)
+          for (const run of plan.runs) if (run.leasedTo) handed.push(run)
           plans.set(seq, plan)
           return plan
         },
       )
+      if (handed.length > 0) {
+        const adopted = handed
+        handed = []
+        handoff!.adopt(adopted)
+      }
       const queued: string[] = []
       results.forEach((r, i) => {
         const { event } = batch[i]!
@@ -249,7 +261,7 @@ export class EventIngest implements EventPublisher {
           })
           return
         }
-        queued.push(...r.runIds)
+        for (const run of plans.get(r.seq)!.runs) if (!run.leasedTo) queued.push(run.id)
         // one entry per event: its receipt and the routing decision made in the same transaction
         this.#o.audit?.({
           type: 'event.received',
@@ -274,6 +286,7 @@ export class EventIngest implements EventPublisher {
       })
       if (queued.length > 0) this.#o.onRunsQueued?.(queued)
     } catch (err) {
+      if (handed.length > 0) handoff!.unreserve(handed.length)
       for (const p of batch) p.reject(err)
     }
   }

@@ -111,6 +111,7 @@ export class AuditThread implements AuditHandle {
 
   append(entry: AuditEntryInput): void {
     if (this.#closed) throw new Error('the audit log is closed')
+    if (this.#dead) throw new Error(`the audit writer thread is gone: ${this.#dead.message}`)
     if (typeof entry.type !== 'string' || entry.type === '' || !Number.isFinite(entry.at))
       throw new TypeError('an audit entry needs a type and a finite `at`')
     this.#batch.push(entry)

@@ -22,6 +22,7 @@ import { RunService } from '../engine/run-service.ts'
 import { loadWorkflows, WORKFLOW_EXTENSIONS, type LoadResult } from '../mesh/workflow-files.ts'
 import { loadPlugins } from '../plugins/plugin-loader.ts'
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts'
+import { SqliteUsageStore } from '../store/sqlite/sqlite-usage-store.ts'
 import type { Config } from './config.ts'
 
 /** Everything a command needs, wired once: the composition root of the CLI. */
@@ -31,6 +32,8 @@ export interface App {
   readonly mesh: SqliteMeshStore
   readonly actions: ActionRegistry
   readonly runs: RunService
+  /** Token usage and cost of `ai.*` calls, per run and step. */
+  readonly usage: SqliteUsageStore
   /** Handlers of `handler.call`, loaded on first use. */
   handlers(): Promise<HandlerRegistry>
   /** Event schemas of the configured directories, loaded on first use (problems are logged). */
@@ -67,6 +70,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
   await store.migrate()
   moveLegacyAudit(store.handle, join(config.dataDir, AUDIT_DB_FILE))
   const mesh = new SqliteMeshStore(store.handle)
+  const usage = new SqliteUsageStore(store.handle)
   let handlerRegistry: Promise<HandlerRegistry> | undefined
   let schemaRegistry: Promise<SchemaRegistry> | undefined
   let workflowRegistry: Promise<WorkflowRegistry> | undefined
@@ -84,6 +88,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       publish: async (event, options) =>
         (await ingest()).publish({ source: 'homeostat://engine', ...event }, { ...options, via: 'engine' }),
     },
+    { usage },
   )
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
@@ -168,6 +173,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     mesh,
     actions,
     runs,
+    usage,
     handlers,
     schemas,
     registry,

@@ -1,5 +1,7 @@
 import type { AiUsageRecorder } from './ai-actions.ts'
 import type { HostLookup } from './net/host-lookup.ts'
+import type { ChatStore } from '../core/chat-port.ts'
+import type { PluginCommands } from './plugin-actions.ts'
 import type { HandlerInvoker } from '../core/handler-port.ts'
 import type { EventPublisher } from '../core/publisher-port.ts'
 import { NO_SECRETS, type SecretReader } from '../core/secrets-port.ts'
@@ -66,6 +68,10 @@ export interface ActionServices {
   readonly usage?: AiUsageRecorder
   readonly invoker?: HandlerInvoker
   readonly publisher?: EventPublisher
+  /** Where `chat.send` writes (the built-in chat channel); absent, `chat.send` fails with a clear error. */
+  readonly chat?: ChatStore
+  /** The commands of the loaded plugins, for `plugin.execute` (filled once the plugins load). */
+  readonly pluginCommands?: PluginCommands
 }
 
 export const DEFAULT_ACTION_SERVICES: ActionServices = Object.freeze({

@@ -1,6 +1,7 @@
 import { ActionRegistry } from '../core/action.ts'
 import { DEFAULT_ACTION_SERVICES, type ActionServices } from './action-services.ts'
 import { aiActions } from './ai-actions.ts'
+import { chatActions } from './chat-actions.ts'
 import { dataActions } from './data-actions.ts'
 import { eventActions } from './event-actions.ts'
 import { fileActions } from './file-actions.ts'
@@ -9,6 +10,7 @@ import { handlerActions } from './handler-actions.ts'
 import { httpActions } from './http-actions.ts'
 import { failAction, logAction } from './log-actions.ts'
 import { notifyActions } from './notify-actions.ts'
+import { PluginCommands, pluginActions } from './plugin-actions.ts'
 import { shellActions } from './shell-actions.ts'
 import { waitSignal, waitSleep } from './wait-actions.ts'
 
@@ -25,6 +27,8 @@ export function builtinActions(services: Partial<ActionServices> = {}): ActionRe
     .register(logAction)
     .register(failAction)
   for (const action of dataActions()) registry.register(action)
+  for (const action of chatActions(s.chat)) registry.register(action)
+  for (const action of pluginActions(s.pluginCommands ?? new PluginCommands())) registry.register(action)
   for (const family of [fileActions, shellActions, gitActions, httpActions, aiActions, notifyActions]) {
     for (const action of family(s)) registry.register(action)
   }

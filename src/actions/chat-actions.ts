@@ -117,7 +117,10 @@ export function chatActions(chat: ChatStore | undefined): ActionDefinition[] {
           description: 'Files or links that go with the message',
         },
       },
-      anyOf: [{ required: ['text'] }, { required: ['message'] }],
+      anyOf: [
+        { properties: { text: true }, required: ['text'] },
+        { properties: { message: true }, required: ['message'] },
+      ],
       additionalProperties: false,
     },
     output: {

@@ -41,8 +41,7 @@ const PARAMS = {
     method: {
       type: 'string',
       enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      default: 'GET',
-      description: 'HTTP method. Default GET',
+      description: 'HTTP method. Default GET, or POST when `json` or `body` is given',
     },
     url: {
       type: 'string',
@@ -154,7 +153,7 @@ interface Prepared {
 }
 
 function prepare(params: HttpRequestParams, services: ActionServices, ctx: ActionContext): Prepared {
-  const method = params.method ?? 'GET'
+  const method = params.method ?? (params.json !== undefined || params.body !== undefined ? 'POST' : 'GET')
   if (params.json !== undefined && params.body !== undefined)
     throw new CodedNonRetryableError('HS_ERR_ACTION_PARAMS', 'http.request: pass `json` or `body`, not both')
   const headers: Record<string, string> = {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { EventIngest } from '../mesh/ingest.ts'
+import { registerChatRoutes, type ChatRouteDeps } from './chat-routes.ts'
 import { DEFAULT_EVENT_LIMITS, registerEventRoutes, type EventLimits } from './event-routes.ts'
 import { registerHookRoutes, type HookHandler } from './hook-routes.ts'
 import { problem, problemFromError, sendProblem } from './problem.ts'
@@ -13,6 +14,8 @@ export interface ApiDeps extends WorkflowRouteDeps {
   log?: (level: string, message: string, fields?: Record<string, unknown>) => void
   /** Answers `POST /hooks/<path>` (the webhook trigger, passed in by the composition root); absent: no hooks. */
   hooks?: HookHandler
+  /** The built-in chat channel (`/api/chat/...`); absent: no chat routes. */
+  chat?: ChatRouteDeps
 }
 
 /** Builds the HTTP app without listening (tests inject requests; `serve` listens). */
@@ -33,6 +36,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerEventRoutes(app, { ingest: deps.ingest, mesh: deps.mesh, limits })
   registerWorkflowRoutes(app, deps)
   if (deps.hooks) registerHookRoutes(app, { handle: deps.hooks, bodyBytes: limits.bodyBytes })
+  if (deps.chat) registerChatRoutes(app, deps.chat)
   app.get('/healthz', async () => ({
     status: 'ok',
     workflows: deps.registry.list().length,

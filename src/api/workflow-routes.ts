@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { ActionCatalogue } from '../core/action-catalogue.ts'
 import { HsError } from '../core/errors.ts'
 import type { MeshStore } from '../core/mesh-port.ts'
 import { RUN_STATUSES, type RunStatus, type Store } from '../core/store-port.ts'
@@ -10,6 +11,8 @@ export interface WorkflowRouteDeps {
   mesh: MeshStore
   registry: WorkflowRegistry
   runs: RunService
+  /** Every registered action with its schemas (`GET /api/workflows/actions`, the builder's palette). */
+  catalogue?: () => ActionCatalogue
 }
 
 /** Workflows, executions and registry control, as the source document's REST API names them. */
@@ -36,6 +39,10 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
       })),
     }
   })
+
+  // a static path: find-my-way matches it before the parametric `/api/workflows/:id`, whatever the order
+  const catalogue = deps.catalogue
+  if (catalogue) app.get('/api/workflows/actions', async () => catalogue())
 
   app.get('/api/workflows/:id', async (request) => {
     const { id } = request.params as { id: string }

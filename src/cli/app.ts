@@ -22,6 +22,10 @@ import { RunService } from '../engine/run-service.ts'
 import { loadWorkflows, WORKFLOW_EXTENSIONS, type LoadResult } from '../mesh/workflow-files.ts'
 import { loadPlugins } from '../plugins/plugin-loader.ts'
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts'
+import { SqliteChatStore } from '../store/sqlite/sqlite-chat-store.ts'
+import { PluginCommands } from '../actions/plugin-actions.ts'
+import { describeActions, type ActionCatalogue } from '../core/action-catalogue.ts'
+import type { PluginDefinition } from '../plugins/define-plugin.ts'
 import { SqliteUsageStore } from '../store/sqlite/sqlite-usage-store.ts'
 import type { Config } from './config.ts'
 
@@ -32,6 +36,12 @@ export interface App {
   readonly mesh: SqliteMeshStore
   readonly actions: ActionRegistry
   readonly runs: RunService
+  /** The built-in chat channel's messages (`chat.send`, `homeostat chat`, `/api/chat`). */
+  readonly chat: SqliteChatStore
+  /** The loaded plugins, in `plugins:` order. */
+  readonly plugins: readonly PluginDefinition[]
+  /** Every registered action with its schemas, by family (`homeostat actions`, `GET /api/workflows/actions`). */
+  catalogue(): ActionCatalogue
   /** Token usage and cost of `ai.*` calls, per run and step. */
   readonly usage: SqliteUsageStore
   /** Handlers of `handler.call`, loaded on first use. */
@@ -70,13 +80,16 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
   await store.migrate()
   moveLegacyAudit(store.handle, join(config.dataDir, AUDIT_DB_FILE))
   const mesh = new SqliteMeshStore(store.handle)
+  const chat = new SqliteChatStore(store.handle)
   const usage = new SqliteUsageStore(store.handle)
   let handlerRegistry: Promise<HandlerRegistry> | undefined
   let schemaRegistry: Promise<SchemaRegistry> | undefined
   let workflowRegistry: Promise<WorkflowRegistry> | undefined
   let eventIngest: Promise<EventIngest> | undefined
   const handlers = (): Promise<HandlerRegistry> =>
-    (handlerRegistry ??= HandlerRegistry.load(config.handlers, config.baseDir))
+    (handlerRegistry ??= HandlerRegistry.load(config.handlers, config.baseDir, {
+      plugins: pluginHandlers(pluginsOf(actions)),
+    }))
   const ingest = (): Promise<EventIngest> => (eventIngest ??= buildIngest())
   const actions = await actionCatalogue(
     config,
@@ -88,7 +101,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       publish: async (event, options) =>
         (await ingest()).publish({ source: 'homeostat://engine', ...event }, { ...options, via: 'engine' }),
     },
-    { usage },
+    { chat, usage },
   )
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
@@ -171,6 +184,11 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     config,
     store,
     mesh,
+    chat,
+    get plugins() {
+      return pluginsOf(actions)
+    },
+    catalogue: () => describeActions(actions, pluginProviders(pluginsOf(actions))),
     actions,
     runs,
     usage,
@@ -233,6 +251,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       // a process that wrote audit entries signs them; read-only commands sign nothing
       if (audit.entriesWritten > 0) await audit.checkpoint()
       await audit.close()
+      chat.close()
       await store.close()
     },
   }
@@ -251,9 +270,41 @@ export async function actionCatalogue(
   publisher: EventPublisher,
   extra: Partial<ActionServices> = {},
 ): Promise<ActionRegistry> {
-  const actions = builtinActions({ ...actionServices(config), invoker, publisher, ...extra })
-  await loadPlugins(config.plugins, config.baseDir, actions)
+  const pluginCommands = extra.pluginCommands ?? new PluginCommands()
+  const actions = builtinActions({ ...actionServices(config), invoker, publisher, pluginCommands, ...extra })
+  const plugins = await loadPlugins(config.plugins, config.baseDir, actions)
+  for (const plugin of plugins) {
+    try {
+      if (plugin.commands) pluginCommands.add(plugin.name, plugin.commands)
+    } catch (err) {
+      throw new HsError('HS_ERR_PLUGIN_INVALID', `plugin ${plugin.name}, ${(err as Error).message}`)
+    }
+  }
+  loadedPlugins.set(actions, plugins)
   return actions
+}
+
+const loadedPlugins = new WeakMap<ActionRegistry, readonly PluginDefinition[]>()
+
+/** The plugins whose actions `actionCatalogue` registered in `actions` (none for another registry). */
+export function pluginsOf(actions: ActionRegistry): readonly PluginDefinition[] {
+  return loadedPlugins.get(actions) ?? []
+}
+
+/** Which plugin registered each plugin action type (the catalogue's `provider`). */
+export function pluginProviders(plugins: readonly PluginDefinition[]): Map<string, string> {
+  return new Map(plugins.flatMap((p) => (p.actions ?? []).map((a) => [a.type, p.name] as [string, string])))
+}
+
+/** The plugins' handlers, for `HandlerRegistry.load`: `handler.call` reaches them as `<handler>.<method>`. */
+function pluginHandlers(
+  plugins: readonly PluginDefinition[],
+): Record<string, { plugin: string; methods: object }> {
+  return Object.fromEntries(
+    plugins.flatMap((p) =>
+      Object.entries(p.handlers ?? {}).map(([name, methods]) => [name, { plugin: p.name, methods }]),
+    ),
+  )
 }
 
 /** The part of the configuration the action families see (docs: README "Actions"). */

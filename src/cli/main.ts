@@ -2,7 +2,9 @@ import { Command, CommanderError } from 'commander'
 import { ERROR_CODES, HsError } from '../core/errors.ts'
 import { collect, EXIT, ExitCode } from './common.ts'
 import { paint } from './output.ts'
+import { registerActionsCommands } from './actions-commands.ts'
 import { registerAuditCommands } from './audit-commands.ts'
+import { registerChatCommands } from './chat-commands.ts'
 import { registerDemoCommand } from './demo-command.ts'
 import { registerMeshCommands } from './mesh-commands.ts'
 import { registerRunCommands } from './run-commands.ts'
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerMeshCommands(program)
   registerDemoCommand(program)
   registerAuditCommands(program)
+  registerActionsCommands(program)
+  registerChatCommands(program)
   return program
 }
 

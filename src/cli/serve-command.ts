@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import type { FastifyInstance } from 'fastify'
+import { ChatBot } from '../api/chat-bot.ts'
 import { buildApp } from '../api/server.ts'
 import type { CloudEvent } from '../core/event.ts'
 import type { Engine } from '../engine/engine.ts'
@@ -180,6 +181,22 @@ export async function startServer(
     limits: { depth: app.config.ingest.maxDepth, keys: app.config.ingest.maxKeys },
     log: app.log,
   })
+  // the chat channel: `/run` from a session starts a run; its outcome is answered there when it ends
+  const bot = new ChatBot({ chat: app.chat, store: app.store, workflows: registry, runs: app.runs })
+  engine.onEvent((e) => {
+    if (
+      e.type !== 'workflow.completed' &&
+      e.type !== 'workflow.failed' &&
+      e.type !== 'workflow.cancelled' &&
+      e.type !== 'workflow.timed_out'
+    )
+      return
+    bot
+      .announceOutcome(e.runId)
+      .catch((err: unknown) =>
+        app.log('error', 'posting a run outcome to chat failed', { error: (err as Error).message }),
+      )
+  })
   const http = await buildApp({
     store: app.store,
     mesh: app.mesh,
@@ -192,6 +209,8 @@ export async function startServer(
       keys: app.config.ingest.maxKeys,
     },
     stats: () => meshStats(app),
+    catalogue: () => app.catalogue(),
+    chat: { chat: app.chat, bot },
     log: app.log,
     hooks: (request) => webhooks.handle(request),
   })

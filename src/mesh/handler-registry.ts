@@ -12,7 +12,7 @@ import {
 } from '../core/handler-port.ts'
 import type { WorkflowDoc } from '../core/workflow.ts'
 import { HttpHandler, type HttpHandlerDeps } from './handler-http.ts'
-import { importHandlerModule, type ModuleHandler } from './handler-module.ts'
+import { importHandlerModule, ModuleHandler } from './handler-module.ts'
 
 /**
  * The handlers configured under `handlers:` in homeostat.yaml, by name: in-process modules and HTTP
@@ -46,7 +46,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const MODULE_KEYS = new Set(['module'])
 const HTTP_KEYS = new Set(['url', 'timeout', 'retries', 'headers'])
 
-export type HandlerRegistryOptions = Partial<HttpHandlerDeps>
+export type HandlerRegistryOptions = Partial<HttpHandlerDeps> & {
+  /** In-process handlers that plugins provide (`definePlugin({ handlers })`), by handler name. */
+  plugins?: Readonly<Record<string, { plugin: string; methods: object }>>
+}
 
 type Handler = ModuleHandler | HttpHandler
 
@@ -129,6 +132,11 @@ export class HandlerRegistry implements HandlerInvoker {
       }
       const http = httpSettings(at, entry, problems)
       if (http) handlers.set(name, new HttpHandler(name, http, deps))
+    }
+    for (const [name, { plugin, methods }] of Object.entries(options.plugins ?? {})) {
+      if (Object.hasOwn(config ?? {}, name))
+        problems.push(`handlers.${name}: plugin ${plugin} provides a handler of this name too; rename one`)
+      else handlers.set(name, new ModuleHandler(name, `plugin ${plugin}`, { default: methods }))
     }
     if (problems.length > 0) throw new HsError('HS_ERR_CONFIG_INVALID', problems.join('\n'))
     for (const [name, spec] of modules) handlers.set(name, await importHandlerModule(name, spec, baseDir))

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url'
 import type { ActionRegistry } from '../core/action.ts'
 import { HsError } from '../core/errors.ts'
 import type { PluginDefinition } from './define-plugin.ts'
+import { checkPlugin } from './plugin-validation.ts'
 
 /** Loads each plugin module and registers its actions; a broken plugin stops start-up with its name. */
 export async function loadPlugins(
@@ -18,23 +19,22 @@ export async function loadPlugins(
     try {
       mod = (await import(target)) as { default?: unknown }
     } catch (err) {
-      throw new HsError('HS_ERR_CONFIG_INVALID', `plugin ${spec}: cannot load: ${(err as Error).message}`, {
+      throw new HsError('HS_ERR_PLUGIN_INVALID', `plugin ${spec}: cannot load: ${(err as Error).message}`, {
         cause: err,
       })
     }
-    const plugin = mod.default as PluginDefinition | undefined
-    if (!plugin || typeof plugin !== 'object' || typeof plugin.name !== 'string') {
-      throw new HsError(
-        'HS_ERR_CONFIG_INVALID',
-        `plugin ${spec}: the default export must be definePlugin({ name, actions })`,
-      )
-    }
+    // shape, name, action schemas, handlers and commands: HS_ERR_PLUGIN_INVALID naming the part at fault
+    const plugin = checkPlugin(spec, mod.default, loaded)
     for (const action of plugin.actions ?? []) {
-      try {
+      if (!actions.has(action.type)) {
         actions.register(action)
-      } catch (err) {
-        throw new HsError('HS_ERR_CONFIG_INVALID', `plugin ${plugin.name}: ${(err as Error).message}`)
+        continue
       }
+      const owner = loaded.find((p) => p.actions?.some((a) => a.type === action.type))
+      throw new HsError(
+        'HS_ERR_PLUGIN_INVALID',
+        `plugin ${plugin.name}: action ${action.type} clashes with ${owner ? `plugin ${owner.name}'s action` : 'a built-in action'} of that type; give it another type (e.g. ${plugin.name}.${action.type.split('.').at(-1)!})`,
+      )
     }
     loaded.push(plugin)
   }

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 import type { Readable } from 'node:stream'
 import { parseIpLiteral } from '../../core/destination-policy.ts'
+import { NonRetryableError } from '../../core/errors.ts'
 import { DestinationGuard, type DestinationGuardOptions } from './destination-guard.ts'
 import { CodedNonRetryableError, HttpTimeoutError, ResponseTooLargeError } from './errors.ts'
 import type { ResolvedAddress } from './host-lookup.ts'
@@ -169,7 +170,7 @@ function send(
     headers: outgoing,
     agent: false as const,
     signal,
-    ...(isLiteral ? {} : { lookup: pinnedLookup(connectTo), servername: hostname }),
+    ...(isLiteral ? {} : { lookup: pinnedLookup(connectTo), servername: hostname.replace(/\.$/, '') }),
   }
   const maxBytes = spec.maxResponseBytes
   return new Promise((resolve, reject) => {
@@ -256,8 +257,16 @@ function flatten(headers: IncomingMessage['headers']): Record<string, string> {
   return out
 }
 
+/** Certificate problems: retrying cannot fix them. */
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/
+
+/** A network error, retryable unless it is a certificate the server will keep presenting. */
 function networkError(err: unknown, what: string): Error {
   const code = (err as { code?: unknown }).code
   const detail = typeof code === 'string' ? `${code} (${(err as Error).message})` : (err as Error).message
+  if (typeof code === 'string' && TLS_CODES.test(code))
+    return new NonRetryableError(`${what} failed: the server's TLS certificate is not trusted: ${detail}`, {
+      cause: err,
+    })
   return new Error(`${what} failed: ${detail}`, { cause: err })
 }

@@ -5,6 +5,7 @@
 import { HsError } from '../../core/errors.ts'
 import { TRIGGER_MIGRATIONS } from './trigger-migrations.ts'
 import { AUDIT_MIGRATIONS } from './audit-migrations.ts'
+import { CHAT_MIGRATIONS } from './chat-migrations.ts'
 import { MESH_MIGRATIONS } from './mesh-migrations.ts'
 import { SECRET_MIGRATIONS } from './secret-migrations.ts'
 import { USAGE_MIGRATIONS } from './usage-migrations.ts'
@@ -135,6 +136,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ...CORE_MIGRATIONS,
   ...MESH_MIGRATIONS,
   ...AUDIT_MIGRATIONS,
+  ...CHAT_MIGRATIONS,
   ...SECRET_MIGRATIONS,
   ...USAGE_MIGRATIONS,
 ].sort((a, b) => a.version - b.version || a.name.localeCompare(b.name))

@@ -148,7 +148,9 @@ export class SqliteChatStore implements ChatStore {
   }
 
   #latestId(): number {
-    const row = this.#stmts.arrays('SELECT COALESCE(MAX(id), 0) FROM chat_messages').get() as unknown as SqlValue[]
+    const row = this.#stmts
+      .arrays('SELECT COALESCE(MAX(id), 0) FROM chat_messages')
+      .get() as unknown as SqlValue[]
     return Number(row[0])
   }
 

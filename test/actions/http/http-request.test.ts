@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
-import { describe, test } from 'node:test'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { after, describe, test } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { NonRetryableError, RetryAfterError } from '../../../src/core/errors.ts'
 import { actionContext, runAction } from '../../helpers/action-context.ts'
+import { selfSignedCert } from '../../helpers/smtp.ts'
+import { tempDir } from '../../helpers/tmp.ts'
 import { httpRequestAction, startServer } from './servers.ts'
 
 type Out = {
@@ -164,6 +168,11 @@ describe('http.request against a real server', () => {
     assert.equal(csv.headers['idempotency-key'], undefined)
   })
 
+  test('a body without a method is sent with POST', async () => {
+    const seen = (await call({ url: `${api.origin}/echo`, json: { a: 1 } })).body as { method: string }
+    assert.equal(seen.method, 'POST')
+  })
+
   test('json and body together are refused before sending', async () => {
     await assert.rejects(
       call({ method: 'POST', url: `${api.origin}/echo`, json: {}, body: 'x' }),
@@ -317,6 +326,25 @@ describe('http.request against a real server', () => {
     await call({ url: `${api.origin}/json`, query: { api_key: 'k-123' } }, ctx)
     assert.ok(ctx.logs.some((l) => l.includes(`GET ${api.origin}/json answered 200`)))
     assert.ok(!ctx.logs.some((l) => l.includes('k-123')))
+  })
+})
+
+describe('http.request over TLS', () => {
+  test('an untrusted certificate fails non-retryably: verification is on, against the host name', async () => {
+    const cert = await selfSignedCert(tempDir())
+    const server = createServer({ key: cert.key, cert: cert.cert }, (_req, res) => res.end('secret'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const { port } = server.address() as AddressInfo
+    const tlsAction = httpRequestAction({ allow: ['localhost'] })
+    await assert.rejects(runAction(tlsAction, { url: `https://localhost:${port}/` }), (err) => {
+      assert.ok(err instanceof NonRetryableError)
+      assert.match(
+        err.message,
+        /GET https:\/\/localhost:\d+\/ failed: the server's TLS certificate is not trusted: DEPTH_ZERO_SELF_SIGNED_CERT/,
+      )
+      return true
+    })
   })
 })
 

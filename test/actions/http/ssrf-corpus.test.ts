@@ -13,6 +13,7 @@ import { httpRequestAction, mapLookup, startServer, v4, v6 } from './servers.ts'
 
 const canary = await startServer((_req, res) => res.end('internal secret'))
 const second = await startServer((_req, res) => res.end('second'), '127.0.0.2')
+const ipv6 = await startServer((req, res) => res.end(`v6 ${req.headers.host}`), '::1')
 const redirector = await startServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://x')
   if (url.pathname === '/to') {
@@ -297,6 +298,7 @@ describe('SSRF corpus: refused destinations', () => {
   test('no refused request reached a server', () => {
     assert.deepEqual(canary.hits, [])
     assert.deepEqual(second.hits, [])
+    assert.equal(ipv6.hits.length, 0)
   })
 })
 
@@ -324,6 +326,15 @@ describe('SSRF corpus: what the allow-list admits', () => {
     const out = await get({ allow: ['127.0.0.1'] }, `http://2130706433:${P()}/`)
     assert.equal(out.url, `http://127.0.0.1:${P()}/`)
     assert.equal(out.body, 'internal secret')
+  })
+  test('an allowed IPv6 literal is reached, with a bracketed Host', async () => {
+    const out = await get({ allow: ['::1'] }, `http://[::1]:${ipv6.port}/`)
+    assert.equal(out.body, `v6 [::1]:${ipv6.port}`)
+  })
+  test('a name resolving to an allowed IPv6 address is connected to over IPv6', async () => {
+    const names = mapLookup({ 'six.test': [v6('::1')] })
+    const out = await get({ allow: [`[::1]:${ipv6.port}`], lookup: names }, `http://six.test:${ipv6.port}/`)
+    assert.equal(out.body, `v6 six.test:${ipv6.port}`)
   })
   test('an allow entry written as IPv4-mapped IPv6 admits the IPv4 address', async () => {
     const out = await get({ allow: ['::ffff:127.0.0.1'] }, `http://127.0.0.1:${P()}/`)

@@ -8,6 +8,7 @@ import type { ActionRegistry } from '../core/action.ts'
 import type { HandlerInvoker } from '../core/handler-port.ts'
 import type { EventPublisher } from '../core/publisher-port.ts'
 import { HandlerRegistry } from '../mesh/handler-registry.ts'
+import { EventWaits } from '../mesh/event-waits.ts'
 import { EventIngest, type IngestAuditRecord } from '../mesh/ingest.ts'
 import { SchemaRegistry } from '../mesh/schema-registry.ts'
 import { WorkflowRegistry, type RegistryAuditRecord } from '../mesh/workflow-registry.ts'
@@ -101,7 +102,11 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       publish: async (event, options) =>
         (await ingest()).publish({ source: 'homeostat://engine', ...event }, { ...options, via: 'engine' }),
     },
-    { chat, usage },
+    {
+      chat,
+      usage,
+      waits: { register: async (wait) => (await eventWaits()).register(wait) },
+    },
   )
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
@@ -149,9 +154,29 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       onRunsQueued: () => engines.forEach((e) => e.wake()),
       // new runs go straight to this process's engine (no claim round trip) while it has room
       handoff: () => engines.values().next().value,
+      waits: await eventWaits(),
+      onSignals: (signals) => engines.forEach((e) => e.delivered(signals)),
       audit: (record) => auditSink.write(record),
     })
   }
+  let waitIndex: Promise<EventWaits> | undefined
+  let seenToken = -1
+  /** Runs suspended by `wait.event`, indexed for the ingest; reloaded when another process committed. */
+  const eventWaits = (): Promise<EventWaits> =>
+    (waitIndex ??= (async () => {
+      const w = new EventWaits({
+        store: mesh,
+        changed: async () => {
+          const token = await store.changeToken()
+          const changed = token !== seenToken
+          seenToken = token
+          return changed
+        },
+      })
+      seenToken = await store.changeToken()
+      await w.load()
+      return w
+    })())
   const engines = new Set<Engine>()
 
   const load = (paths?: readonly string[]): Promise<LoadResult> =>

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { ActionCatalogue } from '../core/action-catalogue.ts'
+import { parseDuration } from '../core/duration.ts'
+import { dryRunReport } from '../core/dry-run.ts'
 import { HsError } from '../core/errors.ts'
 import type { MeshStore } from '../core/mesh-port.ts'
 import { RUN_STATUSES, type RunStatus, type Store } from '../core/store-port.ts'
@@ -11,12 +13,22 @@ export interface WorkflowRouteDeps {
   mesh: MeshStore
   registry: WorkflowRegistry
   runs: RunService
+  /**
+   * Applied to every response body (the app's secret redaction, `app.redactor.redactText`); stored
+   * records are redacted when written, this catches anything else. Absent: bodies go as they are.
+   */
+  redactText?: (text: string) => string
   /** Every registered action with its schemas (`GET /api/workflows/actions`, the builder's palette). */
   catalogue?: () => ActionCatalogue
 }
 
 /** Workflows, executions and registry control, as the source document's REST API names them. */
 export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRouteDeps): void {
+  const redactText = deps.redactText
+  if (redactText)
+    app.addHook('onSend', async (_request, _reply, payload) =>
+      typeof payload === 'string' ? redactText(payload) : payload,
+    )
   const entry = (id: string) => {
     const e = deps.registry.get(id)
     if (!e) throw new HsError('HS_ERR_WORKFLOW_NOT_FOUND', `no workflow \`${id}\``)
@@ -71,6 +83,33 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
       { enabledCheck: false },
     )
     return reply.code(202).send({ runId, workflowId: id, version: e.version, status: 'queued' })
+  })
+
+  // a dry run: side-effecting steps return their plan, read-only ones run; the run is a test
+  app.post('/api/workflows/:id/test', async (request, reply) => {
+    const { id } = request.params as { id: string }
+    const e = entry(id)
+    const body = (request.body ?? {}) as { inputs?: Record<string, unknown> }
+    const waitParam = (request.query as { wait?: string }).wait ?? '30s'
+    const waitMs = parseDuration(waitParam)
+    if (waitMs === undefined || waitMs > 300_000)
+      throw new HsError(
+        'HS_ERR_BAD_REQUEST',
+        `wait=${waitParam}: use a duration up to 5m (0 answers at once)`,
+      )
+    const record = (await deps.store.getWorkflowVersion(id, e.version))!
+    const runId = await deps.runs.submit(
+      record,
+      body.inputs ?? {},
+      { type: 'manual', source: 'api' },
+      { isTest: true, enabledCheck: false },
+    )
+    const run = await deps.runs.settle(runId, waitMs)
+    const head = { runId, workflowId: id, version: e.version, isTest: true, status: run.status }
+    if (run.status === 'queued' || run.status === 'running') return reply.code(202).send(head)
+    const actionOf = (stepId: string) => record.definition.steps.find((s) => s.id === stepId)?.uses
+    const steps = dryRunReport(await deps.store.listStepAttempts(runId), actionOf)
+    return { ...head, output: run.output, error: run.error, steps }
   })
 
   app.get('/api/workflows/:id/executions', async (request) => {

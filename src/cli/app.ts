@@ -29,6 +29,10 @@ import { describeActions, type ActionCatalogue } from '../core/action-catalogue.
 import type { PluginDefinition } from '../plugins/define-plugin.ts'
 import { SqliteUsageStore } from '../store/sqlite/sqlite-usage-store.ts'
 import type { Config } from './config.ts'
+import type { Redactor } from '../core/redact.ts'
+import type { SqliteSecretStore } from '../store/sqlite/sqlite-secret-store.ts'
+import { redactProcessOutput } from './redact-output.ts'
+import { openSecrets } from './secret-key.ts'
 
 /** Everything a command needs, wired once: the composition root of the CLI. */
 export interface App {
@@ -36,6 +40,10 @@ export interface App {
   readonly store: SqliteStore
   readonly mesh: SqliteMeshStore
   readonly actions: ActionRegistry
+  /** The encrypted secret store (`homeostat secrets`); actions read it through `services.secrets`. */
+  readonly secrets: SqliteSecretStore
+  /** Redacts secret values from what the process stores, logs, prints, audits and answers. */
+  readonly redactor: Redactor
   readonly runs: RunService
   /** The built-in chat channel's messages (`chat.send`, `homeostat chat`, `/api/chat`). */
   readonly chat: SqliteChatStore
@@ -83,6 +91,8 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
   const mesh = new SqliteMeshStore(store.handle)
   const chat = new SqliteChatStore(store.handle)
   const usage = new SqliteUsageStore(store.handle)
+  const secrets = openSecrets(config, store.handle, process.env, (message) => log('warn', message))
+  redactProcessOutput(secrets.redactor)
   let handlerRegistry: Promise<HandlerRegistry> | undefined
   let schemaRegistry: Promise<SchemaRegistry> | undefined
   let workflowRegistry: Promise<WorkflowRegistry> | undefined
@@ -92,28 +102,41 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       plugins: pluginHandlers(pluginsOf(actions)),
     }))
   const ingest = (): Promise<EventIngest> => (eventIngest ??= buildIngest())
-  const actions = await actionCatalogue(
+  const catalogue = await actionCatalogue(
     config,
     {
       call: async (target, args, options) => (await handlers()).call(target, args, options),
       describe: () => [],
     },
     {
+      // an emitted event is stored and routed: secrets' values never travel in one
       publish: async (event, options) =>
-        (await ingest()).publish({ source: 'homeostat://engine', ...event }, { ...options, via: 'engine' }),
+        (await ingest()).publish(secrets.redactor.redact({ source: 'homeostat://engine', ...event }), {
+          ...options,
+          via: 'engine',
+        }),
     },
     {
+      secrets: secrets.store,
       chat,
       usage,
       waits: { register: async (wait) => (await eventWaits()).register(wait) },
     },
   )
+  // the engine takes the catalogue as given: `{{ secrets.NAME }}` and redaction reach runs with it
+  const actions = Object.assign(catalogue, {
+    secrets: {
+      get: (name: string) => secrets.store.get(name),
+      redact: <T>(value: T): T => secrets.redactor.redact(value),
+    },
+  })
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
   const minLevel = LEVELS.indexOf(config.logLevel)
   const log = (level: string, message: string, fields?: Record<string, unknown>): void => {
     if (LEVELS.indexOf(level) < minLevel) return
-    process.stderr.write(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}\n`)
+    const line = `${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`
+    process.stderr.write(`${secrets.redactor.redactText(line)}\n`)
   }
 
   const auditSink: App['auditSink'] = { write: () => {} }
@@ -215,6 +238,8 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
     },
     catalogue: () => describeActions(actions, pluginProviders(pluginsOf(actions))),
     actions,
+    secrets: secrets.store,
+    redactor: secrets.redactor,
     runs,
     usage,
     handlers,
@@ -276,11 +301,15 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       // a process that wrote audit entries signs them; read-only commands sign nothing
       if (audit.entriesWritten > 0) await audit.checkpoint()
       await audit.close()
+      secrets.store.close()
       chat.close()
       await store.close()
     },
   }
   const audit = await attachAuditLog(app, { checkpointOnClose: false }, options.auditThread === true)
+  // every audit entry (ingest, registry, engine, commands) passes here, in this thread
+  const appendAudit = auditSink.write
+  auditSink.write = (record) => appendAudit(secrets.redactor.redact(record))
   return app
 }
 

@@ -8,6 +8,8 @@ import { registerChatCommands } from './chat-commands.ts'
 import { registerDemoCommand } from './demo-command.ts'
 import { registerMeshCommands } from './mesh-commands.ts'
 import { registerRunCommands } from './run-commands.ts'
+import { registerSecretsCommands } from './secrets-commands.ts'
+import { installOutputRedaction } from './redact-output.ts'
 import { registerServeCommand } from './serve-command.ts'
 import { registerWorkerCommands } from './worker-commands.ts'
 import { registerWorkflowCommands } from './workflow-commands.ts'
@@ -35,6 +37,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program)
   registerActionsCommands(program)
   registerChatCommands(program)
+  registerSecretsCommands(program)
   return program
 }
 
@@ -66,4 +69,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// everything this process prints passes the open apps' secret redaction
+installOutputRedaction()
 process.exitCode = await main(process.argv)

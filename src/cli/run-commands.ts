@@ -12,6 +12,8 @@ import type { EngineEvent } from '../engine/engine-events.ts'
 import type { App } from './app.ts'
 import { collect, EXIT, ExitCode, withApp, type GlobalOptions } from './common.ts'
 import { wireEngine } from './serve-command.ts'
+import { dryRunReport } from '../core/dry-run.ts'
+import { printDryRun } from './dry-run-output.ts'
 import { brief, duration, paint, print, printJson, status, STATUS_ICON, table, time } from './output.ts'
 
 function parseInputs(pairs: string[], file: string | undefined): Record<string, unknown> {
@@ -91,15 +93,24 @@ export function registerRunCommands(program: Command): void {
     .option('--input <name=value>', 'an input value, repeatable', collect, [])
     .option('--inputs <file.json>', 'inputs from a JSON file')
     .option('--wait', 'execute here and print each step and the result')
-    .action((ref: string, cmd: { input: string[]; inputs?: string; wait?: boolean }) =>
+    .option(
+      '--dry-run',
+      'execute here as a test run: side-effecting steps print what they would do instead of doing it; read-only steps run',
+    )
+    .action((ref: string, cmd: { input: string[]; inputs?: string; wait?: boolean; dryRun?: boolean }) =>
       withApp(program, async (app, opts: GlobalOptions) => {
         const workflow = await app.resolveWorkflow(ref)
         const inputs = parseInputs(cmd.input, cmd.inputs)
-        const runId = await app.runs.submit(workflow, inputs, { type: 'manual', source: 'cli' })
+        const runId = await app.runs.submit(
+          workflow,
+          inputs,
+          { type: 'manual', source: 'cli' },
+          { isTest: cmd.dryRun === true },
+        )
         const liveWorkers = (await app.store.listWorkers()).filter(
           (w) => Date.now() - w.heartbeatAt < app.config.worker.leaseMs,
         )
-        if (!cmd.wait && liveWorkers.length > 0) {
+        if (!cmd.wait && !cmd.dryRun && liveWorkers.length > 0) {
           if (opts.json)
             printJson({ runId, status: 'queued', workflow: workflow.workflowId, version: workflow.version })
           else
@@ -155,8 +166,11 @@ export function registerRunCommands(program: Command): void {
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
         const { run, attempts } = await runDetails(app, runId)
-        if (opts.json) printJson({ ...run, steps: attempts })
+        const actionOf = (stepId: string) => workflow.definition.steps.find((s) => s.id === stepId)?.uses
+        const plan = cmd.dryRun ? dryRunReport(attempts, actionOf) : undefined
+        if (opts.json) printJson({ ...run, steps: attempts, ...(plan ? { plan } : {}) })
         else {
+          if (plan) printDryRun(plan)
           const icon = STATUS_ICON[run.status] ?? '?'
           print(
             `${run.status === 'succeeded' ? paint('green', icon) : paint('red', icon)} ${status(run.status)} in ${duration(run.durationMs)}`,
@@ -209,7 +223,7 @@ export function registerRunCommands(program: Command): void {
               r.workflowId,
               String(r.workflowVersion),
               status(r.status),
-              r.trigger.type,
+              r.isTest ? `${r.trigger.type} (test)` : r.trigger.type,
               time(r.createdAt),
               duration(r.durationMs),
             ]),
@@ -228,7 +242,9 @@ export function registerRunCommands(program: Command): void {
         if (opts.json) return printJson({ ...run, steps: attempts })
         print(`run       ${paint('bold', run.id)}`)
         print(`workflow  ${run.workflowId} v${run.workflowVersion}`)
-        print(`status    ${status(run.status)}${run.attempt > 1 ? ` (run attempt ${run.attempt})` : ''}`)
+        print(
+          `status    ${status(run.status)}${run.attempt > 1 ? ` (run attempt ${run.attempt})` : ''}${run.isTest ? '   test run (dry run: side effects planned, not performed)' : ''}`,
+        )
         print(`trigger   ${JSON.stringify(run.trigger)}`)
         print(`inputs    ${JSON.stringify(run.inputs)}`)
         print(

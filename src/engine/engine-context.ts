@@ -9,11 +9,33 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() }
 
+/**
+ * Secrets as runs see them: the values `{{ secrets.NAME }}` in a step's `with` resolve to, and the
+ * redaction applied to everything a run records or reports (attempt inputs, outputs, errors, logs,
+ * events). Reading a value makes the redaction know it first.
+ */
+export interface RunSecrets {
+  /** The value of secret `name`; undefined when none is set. May throw (key unavailable). */
+  get(name: string): string | undefined
+  /** `value` with every known secret value replaced by `[secret:NAME]` (deep; untouched parts shared). */
+  redact<T>(value: T): T
+}
+
+/**
+ * The actions a run can use, by type, and the secrets the catalogue's actions were configured with
+ * (`cli/app.ts` sets `secrets`; without it a step referencing a secret fails naming it, and nothing is
+ * redacted). The engine hands `actions` over as given, which is how the secrets reach a run.
+ */
+export interface EngineActions {
+  get(type: string): ActionDefinition<Record<string, unknown>, unknown> | undefined
+  readonly secrets?: RunSecrets
+}
+
 /** What a run execution needs from the engine that holds it. */
 export interface EngineContext {
   readonly clock: Clock
   readonly commits: CommitGroup
-  readonly actions: { get(type: string): ActionDefinition<Record<string, unknown>, unknown> | undefined }
+  readonly actions: EngineActions
   emit(event: EngineEvent): void
   log(level: string, message: string, fields?: Record<string, unknown>): void
   /** Validates rendered parameters against the action's schema: a message, or undefined when valid. */

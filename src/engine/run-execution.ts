@@ -13,6 +13,7 @@ import {
   toErrorRecord,
   type ErrorRecord,
 } from '../core/errors.ts'
+import { genericPlan, isPlannedOutput, plannedOutput } from '../core/dry-run.ts'
 import type { ExprContext } from '../core/expr/index.ts'
 import { backoffDelay, type StepPlan, type WorkflowPlan } from '../core/plan.ts'
 import { decide, defaultOutput, runOutcome, SETTLED, type StepState } from '../core/run-state.ts'
@@ -237,6 +238,43 @@ export class RunExecution {
     return this.#baseCtx
   }
 
+  /** `value` with every secret's value redacted (the identity when the catalogue has no secrets). */
+  #redact<T>(value: T): T {
+    const secrets = this.#engine.actions.secrets
+    return secrets ? secrets.redact(value) : value
+  }
+
+  /**
+   * The context `step`'s `with` renders in: `ctx` plus `secrets`, holding the values of the secrets
+   * the template names (read now, so a changed secret applies from the next attempt). Throws, naming
+   * the secret, when one is not set.
+   */
+  #withSecrets(step: StepPlan, ctx: ExprContext): ExprContext {
+    const use = step.with.uses.find((u) => u.name === 'secrets')
+    if (!use) return ctx
+    if (use.whole)
+      throw new NonRetryableError(`step ${step.id}: reference secrets by name, as {{ secrets.NAME }}`)
+    const reader = this.#engine.actions.secrets
+    const values: Record<string, string> = {}
+    for (const name of use.members) {
+      const value = reader?.get(name)
+      if (value === undefined)
+        throw new HsError(
+          'HS_ERR_SECRET_NOT_FOUND',
+          `step ${step.id}: no secret \`${name}\` is set (\`homeostat secrets set ${name}\`)`,
+        )
+      values[name] = value
+    }
+    return { ...ctx, secrets: values }
+  }
+
+  /** In a dry run, the steps `step`'s `with` reads whose output is only a plan. */
+  #plannedInputs(step: StepPlan): string[] {
+    if (!this.run.isTest) return []
+    const read = step.with.uses.find((u) => u.name === 'steps')?.members ?? []
+    return read.filter((id) => isPlannedOutput(this.#stepsCtx[id]?.output))
+  }
+
   #pump(candidates: Iterable<StepPlan>): void {
     if (this.#closed) return
     if (this.#stop === undefined) {
@@ -411,7 +449,7 @@ export class RunExecution {
     try {
       items = step.foreachExpr!.evaluate(this.#ctx())
     } catch (err) {
-      return this.#summary(step, started, { ok: false, error: toErrorRecord(err) })
+      return this.#summary(step, started, { ok: false, error: this.#redact(toErrorRecord(err)) })
     }
     if (!Array.isArray(items)) {
       const error = toErrorRecord(
@@ -510,23 +548,50 @@ export class RunExecution {
       this.#attemptNo.set(key, attempt)
       const startedAt = this.#engine.clock.now()
       let params: Record<string, unknown> | undefined
+      // what is recorded and reported of the parameters: secrets' values redacted
+      let input: Record<string, unknown> | undefined
       try {
         if (!action) throw new NonRetryableError(`unknown action ${step.uses}`)
-        const ctx = loop ? { ...this.#ctx(), item: loop.item, index: loop.index } : this.#ctx()
+        const ctx = this.#withSecrets(
+          step,
+          loop ? { ...this.#ctx(), item: loop.item, index: loop.index } : this.#ctx(),
+        )
         params = step.with.render(ctx) as Record<string, unknown>
+        input = this.#redact(params)
         const invalid = this.#engine.checkParams(action, params)
         if (invalid) throw new NonRetryableError(`step ${step.id}: ${invalid}`)
       } catch (err) {
-        const error = toErrorRecord(
-          err instanceof NonRetryableError
-            ? err
-            : new NonRetryableError((err as Error).message, { cause: err }),
+        const error = this.#redact(
+          toErrorRecord(
+            err instanceof NonRetryableError
+              ? err
+              : new NonRetryableError((err as Error).message, { cause: err }),
+          ),
         )
         state.attempts++
-        return this.#failFinal(step, iteration, startedAt, error, params, attempt, idempotencyKey)
+        const unresolved = params === undefined ? this.#plannedInputs(step) : []
+        if (unresolved.length > 0) {
+          // a dry run: the parameters need outputs that planned steps did not produce
+          const output = plannedOutput({
+            summary: `run ${step.uses} (its parameters need the output of ${unresolved.join(', ')}, which this dry run only planned)`,
+            details: { action: step.uses, unresolved, error: error.message },
+          })
+          this.#engine.commits.add({
+            op: 'attempt',
+            row: this.#row(step, iteration, attempt, 'succeeded', startedAt, {
+              output,
+              idempotencyKey,
+              endedAt: startedAt,
+              durationMs: 0,
+            }),
+          })
+          return { ok: true, output }
+        }
+        return this.#failFinal(step, iteration, startedAt, error, input, attempt, idempotencyKey)
       }
+      const dryRun = this.run.isTest && action.sideEffects
       const running = this.#row(step, iteration, attempt, 'running', startedAt, {
-        input: params,
+        input,
         idempotencyKey,
       })
       if (action.sideEffects) await this.#engine.commits.commit({ op: 'attempt', row: running })
@@ -542,15 +607,30 @@ export class RunExecution {
         stepId: step.id,
         iteration,
         attempt,
-        input: params,
+        input,
       })
 
       this.#inflight.set(key, running)
-      const outcome = await this.#invoke(step, action, params, attempt, iteration, idempotencyKey)
+      let outcome = await this.#invoke(
+        step,
+        action,
+        params,
+        input,
+        dryRun,
+        attempt,
+        iteration,
+        idempotencyKey,
+      )
       this.#inflight.delete(key)
       if (this.#closed) return { stopped: true }
       const endedAt = this.#engine.clock.now()
       const timing = { endedAt, durationMs: endedAt - startedAt }
+      if (outcome.ok && isSuspension(outcome.value) && this.run.isTest) {
+        // a dry run does not wait: the step says what it would wait for
+        const request = suspensionOf(outcome.value)
+        const summary = `wait for signal \`${request.signal}\`${request.timeoutMs === undefined ? '' : ` (at most ${request.timeoutMs}ms)`}`
+        outcome = { ...outcome, value: plannedOutput({ summary, details: { ...request } }) }
+      }
       if (outcome.ok && isSuspension(outcome.value)) {
         const request = suspensionOf(outcome.value)
         const until = request.timeoutMs === undefined ? undefined : endedAt + request.timeoutMs
@@ -581,17 +661,19 @@ export class RunExecution {
       if (outcome.ok) {
         state.attempts++
         const detail = outcome.logs.length > 0 ? { logs: outcome.logs } : undefined
+        // what later steps see is what is recorded: a crash-recovered run sees the same
+        const output = this.#redact(outcome.value)
         // queued, not awaited: dependents start behind the commit barrier, and a run that ends here
         // writes this row and its completion in the same transaction
         this.#engine.commits.add({
           op: 'attempt',
-          row: { ...running, status: 'succeeded', output: outcome.value, detail, ...timing },
+          row: { ...running, status: 'succeeded', output, detail, ...timing },
         })
-        return { ok: true, output: outcome.value }
+        return { ok: true, output }
       }
       state.attempts++
       const err = outcome.error
-      const error = toErrorRecord(err)
+      const error = this.#redact(toErrorRecord(err))
       if (this.#stop === 'cancel' || this.#stop === 'timeout') return { stopped: true }
       const retryable =
         !(err instanceof NonRetryableError) && (err as { retryable?: unknown }).retryable !== false
@@ -602,7 +684,7 @@ export class RunExecution {
           iteration,
           startedAt,
           error,
-          params,
+          input,
           attempt,
           idempotencyKey,
           outcome.logs,
@@ -676,6 +758,8 @@ export class RunExecution {
     step: StepPlan,
     action: NonNullable<ReturnType<EngineContext['actions']['get']>>,
     params: Record<string, unknown>,
+    input: Record<string, unknown> | undefined,
+    dryRun: boolean,
     attempt: number,
     iteration: number,
     idempotencyKey: string,
@@ -689,7 +773,10 @@ export class RunExecution {
     let timer: NodeJS.Timeout | undefined
     const sharedSignal = (): AbortSignal => this.#runSignal()
     let logger: ActionContext['logger'] | undefined
-    const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+    const log = (level: string) => (raw: string, rawFields?: Record<string, unknown>) => {
+      // redacted before anything is kept or cut: a cut never leaves part of a value behind
+      const message = this.#redact(String(raw))
+      const fields = rawFields === undefined ? undefined : this.#redact(rawFields)
       if (logs.length < 200)
         logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
       this.#engine.log(level, message, { runId: this.run.id, stepId: step.id, ...fields })
@@ -710,7 +797,12 @@ export class RunExecution {
       context: () => ({ trigger: this.run.trigger, steps: this.#stepsCtx }),
     }
     try {
-      const pending = Promise.resolve(action.execute(params, ctx))
+      const pending = Promise.resolve(
+        dryRun
+          ? (async () =>
+              plannedOutput(action.plan ? await action.plan(params, ctx) : genericPlan(step.uses, input)))()
+          : action.execute(params, ctx),
+      )
       const value =
         step.timeoutMs === undefined
           ? await pending
@@ -748,7 +840,7 @@ export class RunExecution {
         void this.#resume(
           step,
           w,
-          { ok: true, output: signal!.payload },
+          { ok: true, output: this.#redact(signal!.payload) },
           [{ op: 'signal_consumed', signalId: signal!.id }],
           now,
         )
@@ -835,7 +927,8 @@ export class RunExecution {
       }
     }
     const started = this.run.startedAt ?? now
-    const errorRecord = error ? toErrorRecord(error) : undefined
+    const errorRecord = error ? this.#redact(toErrorRecord(error)) : undefined
+    output = this.#redact(output)
     ops.push({
       op: 'run_finished',
       runId: this.run.id,

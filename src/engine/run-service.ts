@@ -98,6 +98,22 @@ export class RunService {
     return id
   }
 
+  /**
+   * Resolves with the run once it has finished, is waiting or is paused, or with its state when
+   * `timeoutMs` has passed (checks the store every `pollMs`, whichever worker executes it).
+   */
+  async settle(runId: string, timeoutMs: number, pollMs = 25): Promise<RunRecord> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const run = await this.#get(runId)
+      const left = deadline - Date.now()
+      if (TERMINAL_RUN_STATUSES.has(run.status) || run.status === 'waiting' || run.status === 'paused')
+        return run
+      if (left <= 0) return run
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, left)))
+    }
+  }
+
   async #get(runId: string): Promise<RunRecord> {
     const run = await this.#store.getRun(runId)
     if (!run) throw new HsError('HS_ERR_RUN_NOT_FOUND', `no run ${runId}`)

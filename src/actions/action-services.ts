@@ -4,6 +4,7 @@ import type { ChatStore } from '../core/chat-port.ts'
 import type { PluginCommands } from './plugin-actions.ts'
 import type { HandlerInvoker } from '../core/handler-port.ts'
 import type { EventPublisher } from '../core/publisher-port.ts'
+import type { EventWaitRegistry } from './wait-event-action.ts'
 import { NO_SECRETS, type SecretReader } from '../core/secrets-port.ts'
 
 /**
@@ -68,6 +69,8 @@ export interface ActionServices {
   readonly usage?: AiUsageRecorder
   readonly invoker?: HandlerInvoker
   readonly publisher?: EventPublisher
+  /** Where `wait.event` registers the event its run waits for (the mesh's event waits). */
+  readonly waits?: EventWaitRegistry
   /** Where `chat.send` writes (the built-in chat channel); absent, `chat.send` fails with a clear error. */
   readonly chat?: ChatStore
   /** The commands of the loaded plugins, for `plugin.execute` (filled once the plugins load). */

@@ -13,6 +13,7 @@ import { notifyActions } from './notify-actions.ts'
 import { PluginCommands, pluginActions } from './plugin-actions.ts'
 import { shellActions } from './shell-actions.ts'
 import { waitSignal, waitSleep } from './wait-actions.ts'
+import { waitEventAction } from './wait-event-action.ts'
 
 /**
  * A registry holding every built-in action, wired to `services` (defaults: nothing allowed, see
@@ -24,6 +25,7 @@ export function builtinActions(services: Partial<ActionServices> = {}): ActionRe
   const registry = new ActionRegistry()
     .register(waitSleep)
     .register(waitSignal)
+    .register(waitEventAction(s.waits))
     .register(logAction)
     .register(failAction)
   for (const action of dataActions()) registry.register(action)

@@ -18,6 +18,33 @@ export interface StoredEvent {
 export interface RoutePlan {
   runs: NewRun[]
   decision: { matched: unknown[]; skipped: unknown[] }
+  /** Waiting runs (`wait.event`) this event resumes: each gets the event as a signal, once. */
+  wakes?: WaitWake[]
+}
+
+/** A run suspended by `wait.event` until an event of `pattern` (and its filter) arrives. */
+export interface EventWait {
+  id: number
+  runId: string
+  /** The signal the waiting step consumes (`wait.event:<step>:<iteration>`). */
+  signal: string
+  /** An event type, `prefix.*` or `*`. */
+  pattern: string
+  /** Field equalities the event must have, as in a trigger's map filter (`data.` is implied). */
+  match?: Record<string, unknown>
+  /** A CEL expression over the event, as in a trigger's CEL filter. Both must hold when both are given. */
+  condition?: string
+  createdAt: number
+  /** No event is awaited after this (the step times out by itself); absent: no limit. */
+  expiresAt?: number
+}
+
+/** A wait an event satisfied: written as the run's signal in the event's own transaction. */
+export interface WaitWake {
+  waitId: number
+  runId: string
+  signal: string
+  payload: unknown
 }
 
 export interface AppendedEvent {
@@ -25,6 +52,8 @@ export interface AppendedEvent {
   /** The (source, id) was stored before: acknowledged again, not routed again. */
   duplicate: boolean
   runIds: string[]
+  /** The signals written for the plan's `wakes`, with their row ids. */
+  signals?: Array<{ id: number; runId: string; name: string; payload: unknown; createdAt: number }>
 }
 
 export interface RejectedEvent {
@@ -78,6 +107,10 @@ export interface MeshStore {
   getRejected(id: number): Promise<RejectedEvent | undefined>
   markReplayed(id: number, seq: number): Promise<void>
   meshCounters(): Promise<MeshCounters>
+  /** Registers (or replaces, same run and signal) a wait; returns its id. */
+  putWait(wait: Omit<EventWait, 'id'>): Promise<number>
+  /** Waits not expired at `now`, oldest first; expired ones are removed. */
+  listWaits(now: number): Promise<EventWait[]>
   /** Hash of the file content last applied to a workflow (see docs/mesh.md). */
   sourceHash(workflowId: string): Promise<string | undefined>
   setSourceHash(workflowId: string, hash: string): Promise<void>

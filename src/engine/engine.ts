@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import type { ActionRegistry } from '../core/action.ts'
 import { compilePlan, type WorkflowPlan } from '../core/plan.ts'
 import type { RunHandoff } from '../core/run-handoff.ts'
-import type { ClaimedRun, NewRun, RunRecord, Store } from '../core/store-port.ts'
+import type { ClaimedRun, NewRun, RunRecord, RunSignal, Store } from '../core/store-port.ts'
 import { CommitGroup } from './commit-group.ts'
 import { systemClock, type Clock, type EngineContext } from './engine-context.ts'
 import type { EngineEvent } from './engine-events.ts'
@@ -363,6 +363,17 @@ export class Engine implements RunHandoff {
     const execution = this.#active.get(runId)
     if (execution) execution.deliver({ id, runId, name, payload, createdAt: this.#clock.now() })
     else this.wake()
+  }
+
+  /** Hands signals already stored (by the ingest, for `wait.event`) to the runs held here; wakes the claim loop for the rest. */
+  delivered(signals: readonly RunSignal[]): void {
+    let wake = false
+    for (const signal of signals) {
+      const execution = this.#active.get(signal.runId)
+      if (execution) execution.deliver(signal)
+      else wake = true
+    }
+    if (wake) this.wake()
   }
 
   /**

@@ -1,6 +1,7 @@
 import { uuidv7 } from 'uuidv7'
 import { toCloudEvent, type CloudEvent, type EnvelopeProblem } from '../core/event.ts'
-import type { EventVia, MeshStore, RoutePlan } from '../core/mesh-port.ts'
+import type { AppendedEvent, EventVia, MeshStore, RoutePlan } from '../core/mesh-port.ts'
+import type { EventWaits } from './event-waits.ts'
 import type { EventPublisher, PublishedEvent, PublishOptions, PublishResult } from '../core/publisher-port.ts'
 import type { RunHandoff } from '../core/run-handoff.ts'
 import type { NewRun } from '../core/store-port.ts'
@@ -54,6 +55,10 @@ export interface EventIngestOptions {
   onRunsQueued?: (runIds: string[]) => void
   /** An engine of this process that takes new runs directly (see `RunHandoff`); read per batch. */
   handoff?: () => RunHandoff | undefined
+  /** Runs suspended by `wait.event`: an event that satisfies a wait becomes that run's signal. */
+  waits?: EventWaits
+  /** Called after each committed batch with the signals its events wrote for waiting runs. */
+  onSignals?: (signals: NonNullable<AppendedEvent['signals']>) => void
   audit?: (record: IngestAuditRecord) => void
 }
 
@@ -70,8 +75,10 @@ interface Pending {
  * route and queue the runs. A caller's promise resolves after that commit: answer 202 then.
  */
 export class EventIngest implements EventPublisher {
-  readonly #o: Required<Omit<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff'>> &
-    Pick<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff'>
+  readonly #o: Required<
+    Omit<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff' | 'waits' | 'onSignals'>
+  > &
+    Pick<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff' | 'waits' | 'onSignals'>
   #pending: Pending[] = []
   #scheduled = false
 
@@ -211,6 +218,7 @@ export class EventIngest implements EventPublisher {
       createdAt: now,
       ...(handoff?.reserve() ? { leasedTo: { owner: handoff.owner, expiresAt: now + handoff.leaseMs } } : {}),
     }))
+    const wakes = this.#o.waits?.match(event)
     return {
       runs,
       decision: {
@@ -221,7 +229,9 @@ export class EventIngest implements EventPublisher {
           runId: runs[i]!.id,
         })),
         skipped: decision.skipped,
+        ...(wakes?.length ? { resumed: wakes.map((w) => ({ runId: w.runId, signal: w.signal })) } : {}),
       },
+      ...(wakes?.length ? { wakes } : {}),
     }
   }
 
@@ -234,6 +244,7 @@ export class EventIngest implements EventPublisher {
     const handoff = this.#o.handoff?.()
     let handed: NewRun[] = []
     try {
+      await this.#o.waits?.refresh()
       const results = await this.#o.store.appendEvents(
         batch.map((p) => ({ event: p.event, receivedAt: now, via: p.via })),
         (event, seq) => {
@@ -285,7 +296,11 @@ export class EventIngest implements EventPublisher {
         })
       })
       if (queued.length > 0) this.#o.onRunsQueued?.(queued)
+      const signals = results.flatMap((r) => r.signals ?? [])
+      if (signals.length > 0) this.#o.onSignals?.(signals)
     } catch (err) {
+      // the waits this batch matched are still stored: index them again
+      if (this.#o.waits) await this.#o.waits.load().catch(() => undefined)
       if (handed.length > 0) handoff!.unreserve(handed.length)
       for (const p of batch) p.reject(err)
     }

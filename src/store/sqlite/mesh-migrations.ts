@@ -38,4 +38,20 @@ CREATE TABLE rejected_events (
 ALTER TABLE workflows ADD COLUMN source_hash TEXT;
 `,
   },
+  {
+    version: 2,
+    name: 'event waits of wait.event',
+    sql: `
+CREATE TABLE event_waits (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  signal TEXT NOT NULL,
+  pattern TEXT NOT NULL,
+  filter TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  UNIQUE (run_id, signal)
+);
+`,
+  },
 ]

@@ -2,6 +2,7 @@ import type { CloudEvent } from '../../core/event.ts'
 import type {
   AppendedEvent,
   EventVia,
+  EventWait,
   MeshCounters,
   MeshStore,
   RejectedEvent,
@@ -100,9 +101,73 @@ export class SqliteMeshStore implements MeshStore {
           plan ? plan.runs.length : 0,
           plan ? JSON.stringify(plan.decision) : null,
         )
-        return { seq, duplicate: false, runIds: plan ? this.#queueRuns(plan) : [] }
+        const runIds = plan ? this.#queueRuns(plan) : []
+        return plan?.wakes?.length
+          ? { seq, duplicate: false, runIds, signals: this.#wake(plan.wakes, receivedAt) }
+          : { seq, duplicate: false, runIds }
       })
     })
+  }
+
+  /** Turns satisfied waits into their runs' signals (and forgets the waits); inside the caller's transaction. */
+  #wake(wakes: NonNullable<RoutePlan['wakes']>, now: number): NonNullable<AppendedEvent['signals']> {
+    const signals: NonNullable<AppendedEvent['signals']> = []
+    for (const w of wakes) {
+      // a wait another event took first in this same batch is gone: that event won
+      if (Number(this.#q('DELETE FROM event_waits WHERE id = ?').run(w.waitId).changes) === 0) continue
+      const row = this.#q(
+        'INSERT INTO run_signals (run_id, name, payload, created_at) VALUES (?, ?, ?, ?)',
+      ).run(w.runId, w.signal, JSON.stringify(w.payload), now)
+      // a parked run becomes due; one still held gets the signal from its engine
+      this.#q('UPDATE run_queue SET available_at = ? WHERE run_id = ? AND lease_owner IS NULL').run(
+        now,
+        w.runId,
+      )
+      signals.push({
+        id: Number(row.lastInsertRowid),
+        runId: w.runId,
+        name: w.signal,
+        payload: w.payload,
+        createdAt: now,
+      })
+    }
+    return signals
+  }
+
+  async putWait(wait: Omit<EventWait, 'id'>): Promise<number> {
+    const row = this.#q(
+      `INSERT INTO event_waits (run_id, signal, pattern, filter, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (run_id, signal) DO UPDATE SET pattern = excluded.pattern, filter = excluded.filter,
+         created_at = excluded.created_at, expires_at = excluded.expires_at
+       RETURNING id`,
+    ).get(
+      wait.runId,
+      wait.signal,
+      wait.pattern,
+      wait.match === undefined && wait.condition === undefined
+        ? null
+        : JSON.stringify({ match: wait.match, condition: wait.condition }),
+      wait.createdAt,
+      wait.expiresAt ?? null,
+    )
+    return Number(row!.id)
+  }
+
+  async listWaits(now: number): Promise<EventWait[]> {
+    this.#q('DELETE FROM event_waits WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now)
+    return this.#q('SELECT * FROM event_waits ORDER BY id')
+      .all()
+      .map((r) => ({
+        id: Number(r.id),
+        runId: r.run_id as string,
+        signal: r.signal as string,
+        pattern: r.pattern as string,
+        ...(r.filter === null
+          ? {}
+          : (JSON.parse(r.filter as string) as Pick<EventWait, 'match' | 'condition'>)),
+        createdAt: Number(r.created_at),
+        ...(r.expires_at === null ? {} : { expiresAt: Number(r.expires_at) }),
+      }))
   }
 
   async routePending(

@@ -16,6 +16,7 @@ import { workflowHash } from '../src/mesh/workflow-files.ts'
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts'
 import { ingestBenchmark } from './ingest.ts'
 import { routeBenchmark } from './route.ts'
+import { cronTriggerBenchmark, fileTriggerBenchmark } from './triggers.ts'
 import { webhookBenchmark } from './webhook.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'homeostat-bench-'))
@@ -302,6 +303,8 @@ const BENCHMARKS: Record<string, () => Promise<Record<string, unknown>>> = {
   latency,
   route: () => routeBenchmark(),
   ingest: () => ingestBenchmark(),
+  'trigger-cron': () => cronTriggerBenchmark(),
+  'trigger-file': () => fileTriggerBenchmark(),
   webhook: () => webhookBenchmark(),
 }
 

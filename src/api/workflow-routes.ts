@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { ActionCatalogue } from '../core/action-catalogue.ts'
+import { scheduleForecast } from '../core/cron-schedule.ts'
 import { parseDuration } from '../core/duration.ts'
 import { dryRunReport } from '../core/dry-run.ts'
 import { HsError } from '../core/errors.ts'
@@ -20,6 +21,8 @@ export interface WorkflowRouteDeps {
   redactText?: (text: string) => string
   /** Every registered action with its schemas (`GET /api/workflows/actions`, the builder's palette). */
   catalogue?: () => ActionCatalogue
+  /** Time zone of schedule triggers that name none (config `timezone`; default UTC). */
+  timezone?: string
 }
 
 /** Workflows, executions and registry control, as the source document's REST API names them. */
@@ -67,6 +70,8 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
       file: e.file,
       metadata: summary?.stats,
       versions: await deps.store.listWorkflowVersions(id),
+      // the next fire times of each schedule trigger, in its time zone
+      schedules: scheduleForecast(e.doc, deps.timezone ?? 'UTC', Date.now(), 5),
     }
   })
 

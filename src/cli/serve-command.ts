@@ -212,6 +212,7 @@ export async function startServer(
     catalogue: () => app.catalogue(),
     chat: { chat: app.chat, bot },
     log: app.log,
+    timezone: app.config.timezone,
     hooks: (request) => webhooks.handle(request),
   })
   const address = await http.listen({ host: options.host, port: options.port })

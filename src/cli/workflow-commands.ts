@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { existsSync } from 'node:fs'
 import { relative } from 'node:path'
+import { scheduleForecast } from '../core/cron-schedule.ts'
 import { HsError } from '../core/errors.ts'
 import { formatDiagnostic, toCanonicalYaml } from '../core/workflow-source.ts'
 import { loadWorkflows } from '../mesh/workflow-files.ts'
@@ -117,8 +118,11 @@ export function registerWorkflowCommands(program: Command): void {
 
   program
     .command('show <id>')
-    .description('print a workflow in canonical form, with its stored version and statistics')
-    .action((id: string) =>
+    .description(
+      'print a workflow in canonical form, with its stored version, statistics and the next fire times of its schedules',
+    )
+    .option('--next <n>', 'how many fire times of each schedule trigger to list', '5')
+    .action((id: string, cmd: { next: string }) =>
       withApp(program, async (app, opts) => {
         const loaded = await app.load()
         const file = loaded.workflows.get(id)
@@ -132,6 +136,10 @@ export function registerWorkflowCommands(program: Command): void {
           ? { ...file.doc, ...(stored && stored.hash === file.hash ? { version: stored.version } : {}) }
           : stored!.definition
         const summary = (await app.store.listWorkflows()).find((w) => w.id === id)
+        const count = Number(cmd.next)
+        if (!Number.isInteger(count) || count < 0 || count > 1000)
+          throw new HsError('HS_ERR_USAGE', `--next ${cmd.next}: give a whole number from 0 to 1000`)
+        const schedules = scheduleForecast(doc, app.config.timezone, Date.now(), count)
         if (opts.json)
           return printJson({
             workflow: doc,
@@ -139,6 +147,7 @@ export function registerWorkflowCommands(program: Command): void {
             storedVersion: stored?.version,
             enabled: summary?.enabled,
             stats: summary?.stats,
+            schedules,
           })
         const header = [
           `# file: ${file ? relative(process.cwd(), file.file) : '(store only)'}`,
@@ -149,6 +158,10 @@ export function registerWorkflowCommands(program: Command): void {
           header.push(
             `# runs: ${s.executions}, success rate ${s.executions ? Math.round(s.successRate * 100) : 0}%, average ${duration(s.averageRuntimeMs)}, last run ${time(s.lastRunAt)}`,
           )
+        }
+        for (const s of schedules) {
+          const what = `# trigger ${s.trigger}: cron \`${s.cron}\` in ${s.timezone}`
+          header.push(s.problem ? `${what}: ${s.problem}` : `${what}, next: ${s.next.join(', ') || 'never'}`)
         }
         print(paint('gray', header.join('\n')))
         process.stdout.write(toCanonicalYaml(doc))

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { compileCron, formatInZone, nextFireTimes, scheduleForecast } from '../../src/core/cron-schedule.ts'
 import { SqliteTriggerStore } from '../../src/store/sqlite/sqlite-trigger-store.ts'
-import { pause, runsOf, serveProject, settledRuns, triggerProject } from './trigger-project.ts'
+import { scheduleTriggerSource } from '../../src/triggers/schedule-trigger.ts'
+import { TriggerManager } from '../../src/triggers/trigger-manager.ts'
+import { runCli } from '../helpers/cli.ts'
+import { pause, runsOf, serveProject, settledRuns, triggerProject, waitFor } from './trigger-project.ts'
 
 const TICKER = `id: ticker
 triggers:
@@ -211,3 +214,99 @@ test('next fire times in time zones, across a DST change (pure, croner)', () => 
     },
   ])
 })
+
+test(
+  '`homeostat show` and GET /api/workflows/:id list the next fire times, in the configured time zone',
+  { timeout: 60_000 },
+  async () => {
+    const project = triggerProject(
+      {
+        'docs.yaml': `id: docs
+triggers:
+  - type: schedule
+    id: weekdays
+    cron: '0 9 * * 1-5'
+  - type: schedule
+    cron: '30 6 * * *'
+    timezone: Asia/Tokyo
+steps: [{ id: a, uses: data.set }]
+`,
+      },
+      'timezone: Europe/Paris',
+    )
+    const expected = nextFireTimes('0 9 * * 1-5', 'Europe/Paris', Date.now(), 3).map((t) =>
+      formatInZone(t, 'Europe/Paris'),
+    )
+    const text = await runCli(['show', 'docs', '--next', '3'], project.dir)
+    assert.equal(text.code, 0, text.stderr)
+    assert.ok(
+      text.stdout.includes(
+        `# trigger weekdays: cron \`0 9 * * 1-5\` in Europe/Paris, next: ${expected.join(', ')}`,
+      ),
+      text.stdout,
+    )
+    assert.match(
+      text.stdout,
+      /# trigger 1: cron `30 6 \* \* \*` in Asia\/Tokyo, next: \d{4}-\d\d-\d\dT06:30:00\+09:00, /,
+    )
+    for (const t of expected) assert.match(t, /T09:00:00\+0[12]:00$/)
+    const json = await runCli(['show', 'docs', '--json'], project.dir)
+    const shown = JSON.parse(json.stdout) as {
+      schedules: Array<{ trigger: string; timezone: string; next: string[] }>
+    }
+    assert.deepEqual(
+      shown.schedules.map((s) => [s.trigger, s.timezone, s.next.length]),
+      [
+        ['weekdays', 'Europe/Paris', 5],
+        ['1', 'Asia/Tokyo', 5],
+      ],
+    )
+    const { server } = await serveProject(project)
+    try {
+      const res = await fetch(`${server.url}/api/workflows/docs`)
+      const body = (await res.json()) as { schedules: Array<{ trigger: string; next: string[] }> }
+      assert.equal(body.schedules[0]!.trigger, 'weekdays')
+      assert.deepEqual(body.schedules[0]!.next.slice(0, 3), expected)
+    } finally {
+      await server.stop()
+    }
+  },
+)
+
+test(
+  'two trigger managers firing the same schedule (two processes) start one run per tick',
+  { timeout: 30_000 },
+  async () => {
+    const project = triggerProject({ 'ticker.yaml': TICKER })
+    const { app, server } = await serveProject(project)
+    const ingest = await app.ingest()
+    const published: string[] = []
+    const second = new TriggerManager({
+      workflows: await app.registry(),
+      // the second "process" publishes through the same store; it notes the ticks it published
+      publisher: {
+        publish: async (event) => {
+          published.push(event.id!)
+          return ingest.publish(event)
+        },
+      },
+      sources: [scheduleTriggerSource({ state: new SqliteTriggerStore(app.store.handle) })],
+      timezone: 'UTC',
+      baseDir: project.dir,
+    })
+    await second.start()
+    try {
+      await waitFor(async () => published.length >= 3, 'three ticks from the second manager')
+    } finally {
+      await second.stop()
+      await server.stop()
+    }
+    const runs = await runsOf(app, 'ticker') // queued or finished: one run per tick
+    const perTick = new Map<string, number>()
+    for (const r of runs)
+      perTick.set(r.trigger.scheduledAt as string, (perTick.get(r.trigger.scheduledAt as string) ?? 0) + 1)
+    // both managers published each of these ticks; each started exactly one run
+    for (const tick of published.slice(0, 3)) assert.equal(perTick.get(tick), 1, `tick ${tick}`)
+    assert.ok([...perTick.values()].every((n) => n === 1))
+  },
+)

@@ -1,5 +1,5 @@
 import { watch } from 'chokidar'
-import { realpath } from 'node:fs/promises'
+import { realpath, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { parseDuration } from '../core/duration.ts'
 import { HsError } from '../core/errors.ts'
@@ -43,6 +43,18 @@ export function mergeFileEvents(first: FileEvent | undefined, next: FileEvent): 
   if (first === 'unlink' && next === 'add') return 'change'
   if (first === 'addDir' && next === 'unlinkDir') return undefined
   return next
+}
+
+/** `dir` itself when it exists, else its nearest existing ancestor. */
+async function existingAncestor(dir: string): Promise<string> {
+  for (let probe = resolve(dir); ; probe = dirname(probe)) {
+    try {
+      await stat(probe)
+      return probe
+    } catch {
+      if (dirname(probe) === probe) return probe
+    }
+  }
 }
 
 /** Whether `dir` (or, when it does not exist yet, its nearest existing ancestor) is inside a root. */
@@ -102,7 +114,16 @@ export function fileChangeTriggerSource(options: {
             ctx.logger.error('publishing a file change failed', { path, error: (err as Error).message }),
           )
       }
-      const watcher = watch([...globs.bases], {
+      // chokidar does not watch a directory that does not exist: watch its nearest existing ancestor
+      const watched = [...new Set(await Promise.all(globs.bases.map(existingAncestor)))]
+      for (const dir of watched) {
+        if (!(await insideRoots(dir, options.roots)))
+          throw new HsError(
+            'HS_ERR_TRIGGER_SETUP',
+            `file_change trigger \`${target.triggerId}\` of ${target.workflowId}: ${globs.bases.join(', ')} does not exist, and its nearest existing directory ${dir} is outside files.roots; create the directory`,
+          )
+      }
+      const watcher = watch(watched, {
         ignoreInitial: true,
         followSymlinks: false,
         ignored: (path: string) => globs.prune(path),

@@ -41,7 +41,11 @@ export interface FileGlobs {
   readonly bases: readonly string[]
   /** Whether an absolute path is reported: under a glob, not ignored, not a dotfile (unless allowed). */
   matches(path: string): boolean
-  /** Whether chokidar may skip this path altogether (an ignored directory or dotfile). */
+  /**
+   * Whether chokidar may skip this path altogether: an ignored directory or dotfile, or anything
+   * outside the bases that does not lead to one (a base that does not exist yet is watched from its
+   * nearest existing ancestor).
+   */
   prune(path: string): boolean
   /** `path` relative to the base directory, with `/`. */
   relative(path: string): string
@@ -92,10 +96,11 @@ export function compileGlobs(
     },
     prune(path) {
       const p = toPosix(path)
-      if (isIgnored(p)) return true
-      if (dotfiles) return false
       const owner = include.find((g) => p === g.base || p.startsWith(`${g.base}/`))
-      return owner !== undefined && hasDotSegment(belowBase(p, owner.base))
+      // outside every base: only the directories on the way to one are walked
+      if (owner === undefined) return !include.some((g) => g.base.startsWith(`${p}/`))
+      if (isIgnored(p)) return true
+      return !dotfiles && hasDotSegment(belowBase(p, owner.base))
     },
     relative(path) {
       const p = toPosix(path)

@@ -176,3 +176,36 @@ test('a burst of events on one file merges into what happened to it', () => {
   assert.equal(mergeFileEvents('change', 'unlink'), 'unlink')
   assert.equal(mergeFileEvents('change', 'change'), 'change')
 })
+
+test(
+  'a watched directory that does not exist yet is picked up when it is created',
+  { timeout: 30_000 },
+  async () => {
+    const project = triggerProject({
+      'later.yaml': `id: later
+triggers:
+  - type: file_change
+    paths: ['generated/docs/**/*.md']
+    debounce: 50ms
+steps:
+  - id: a
+    uses: data.set
+    with: { path: "{{ trigger.filePath }}" }
+`,
+    })
+    const { app, server } = await serveProject(project)
+    try {
+      assert.deepEqual(server.triggers.problems(), [])
+      mkdirSync(join(project.dir, 'generated', 'docs', 'api'), { recursive: true })
+      await pause(200) // the new directories are watched once chokidar has seen them
+      writeFileSync(join(project.dir, 'generated', 'docs', 'api', 'index.md'), '# api')
+      writeFileSync(join(project.dir, 'generated', 'other.md'), 'not under the glob')
+      const [run] = await settledRuns(app, 'later', 1)
+      assert.equal(run!.trigger.filePath, 'generated/docs/api/index.md')
+      await pause(300)
+      assert.equal((await runsOf(app, 'later')).length, 1)
+    } finally {
+      await server.stop()
+    }
+  },
+)

@@ -89,7 +89,8 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
   await store.migrate()
   moveLegacyAudit(store.handle, join(config.dataDir, AUDIT_DB_FILE))
   const mesh = new SqliteMeshStore(store.handle)
-  const chat = new SqliteChatStore(store.handle)
+  // chat messages are stored redacted: a secret a chat.send step renders never reaches a reader
+  const chat = new SqliteChatStore(store.handle, { redact: (m) => secrets.redactor.redact(m) })
   const usage = new SqliteUsageStore(store.handle)
   const secrets = openSecrets(config, store.handle, process.env, (message) => log('warn', message))
   redactProcessOutput(secrets.redactor)

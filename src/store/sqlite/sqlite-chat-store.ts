@@ -29,6 +29,8 @@ function toMessage(row: SqlValue[]): ChatMessage {
 export interface SqliteChatStoreOptions {
   /** How often subscriptions look for messages written by other processes. Default 250 ms. */
   pollMs?: number
+  /** Applied to every message before it is stored (the app's secret redaction). */
+  redact?: (message: NewChatMessage) => NewChatMessage
 }
 
 interface Subscription {
@@ -46,6 +48,7 @@ interface Subscription {
 export class SqliteChatStore implements ChatStore {
   readonly #stmts: StatementCache
   readonly #pollMs: number
+  readonly #redact: ((message: NewChatMessage) => NewChatMessage) | undefined
   readonly #subscriptions = new Set<Subscription>()
   /** Highest id handed to subscribers. */
   #delivered = 0
@@ -55,9 +58,11 @@ export class SqliteChatStore implements ChatStore {
   constructor(db: SqliteDb, options: SqliteChatStoreOptions = {}) {
     this.#stmts = new StatementCache(db)
     this.#pollMs = options.pollMs ?? 250
+    this.#redact = options.redact
   }
 
-  async appendMessage(m: NewChatMessage): Promise<{ message: ChatMessage; created: boolean }> {
+  async appendMessage(message: NewChatMessage): Promise<{ message: ChatMessage; created: boolean }> {
+    const m = this.#redact ? this.#redact(message) : message
     const blocks = m.blocks === undefined ? null : JSON.stringify(m.blocks)
     const attachments = m.attachments === undefined ? null : JSON.stringify(m.attachments)
     const inserted = this.#stmts

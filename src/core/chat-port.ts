@@ -116,15 +116,25 @@ export function chatMessageProblem(m: Omit<NewChatMessage, 'at' | 'role'>): stri
     return `text is ${m.text.length} characters long; the limit is ${CHAT_LIMITS.maxText}`
   if (typeof m.author !== 'string' || m.author === '' || m.author.length > CHAT_LIMITS.maxAuthor)
     return `author must be 1 to ${CHAT_LIMITS.maxAuthor} characters`
-  if (m.blocks !== undefined && (!Array.isArray(m.blocks) || m.blocks.length > CHAT_LIMITS.maxBlocks))
+  if (
+    m.blocks !== undefined &&
+    (!Array.isArray(m.blocks) ||
+      m.blocks.length > CHAT_LIMITS.maxBlocks ||
+      m.blocks.some((b) => typeof b !== 'object' || b === null || Array.isArray(b)))
+  )
     return `blocks must be a list of at most ${CHAT_LIMITS.maxBlocks} objects`
   if (m.attachments !== undefined) {
     if (!Array.isArray(m.attachments) || m.attachments.length > CHAT_LIMITS.maxAttachments)
       return `attachments must be a list of at most ${CHAT_LIMITS.maxAttachments} entries`
     const bad = m.attachments.findIndex(
-      (a) => typeof a !== 'object' || a === null || typeof a.name !== 'string',
+      (a) =>
+        typeof a !== 'object' ||
+        a === null ||
+        typeof a.name !== 'string' ||
+        (['url', 'contentType', 'text'] as const).some((k) => a[k] !== undefined && typeof a[k] !== 'string'),
     )
-    if (bad >= 0) return `attachments/${bad} must be an object with a \`name\``
+    if (bad >= 0)
+      return `attachments/${bad} must be an object with a \`name\` (and optional \`url\`, \`contentType\`, \`text\` strings)`
   }
   const extra = JSON.stringify([m.blocks ?? [], m.attachments ?? []]).length
   if (extra > CHAT_LIMITS.maxExtraChars)

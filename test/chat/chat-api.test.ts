@@ -152,6 +152,10 @@ test('messages: validation, paging, sessions, Last-Event-ID resume, another proc
     assert.match(extra.json.detail, /unknown field\(s\) role/)
     const empty = await post(url, 'room', { text: '   ' })
     assert.match(empty.json.detail, /text is empty/)
+    const badAttachment = await post(url, 'room', { text: 'hi', attachments: [{ name: 'a', url: 5 }] })
+    assert.match(badAttachment.json.detail, /attachments\/0 must be an object with a `name` \(and optional/)
+    const badBlocks = await post(url, 'room', { text: 'hi', blocks: ['text'] })
+    assert.match(badBlocks.json.detail, /blocks must be a list of at most 50 objects/)
     const noText = await post(url, 'room', { message: 'hi' })
     assert.equal(noText.status, 400)
 

@@ -92,7 +92,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
   // chat messages are stored redacted: a secret a chat.send step renders never reaches a reader
   const chat = new SqliteChatStore(store.handle, { redact: (m) => secrets.redactor.redact(m) })
   const usage = new SqliteUsageStore(store.handle)
-  const secrets = openSecrets(config, store.handle, process.env, (message) => log('warn', message))
+  const secrets = openSecrets(config, store.handle, process.env, (level, message) => log(level, message))
   redactProcessOutput(secrets.redactor)
   let handlerRegistry: Promise<HandlerRegistry> | undefined
   let schemaRegistry: Promise<SchemaRegistry> | undefined

@@ -109,19 +109,21 @@ export interface AppSecrets {
  * Opens the secret store on the app's SQLite connection with the configured key, and the redactor
  * every output of the process goes through (it learns values as the store decrypts them, and asks
  * the store for changes made elsewhere before redacting; see `SqliteSecretStore.syncRedactor`).
+ * A readable key file is logged as a warning; values that cannot be decrypted for redaction (no key
+ * in this process) as info: what the store holds was redacted when it was written.
  */
 export function openSecrets(
   config: Config,
   db: SqliteDb,
   env: Readonly<Record<string, string | undefined>>,
-  warn: (message: string) => void,
+  log: (level: 'info' | 'warn', message: string) => void,
 ): AppSecrets {
   let store: SqliteSecretStore | undefined
   const redactor = new Redactor({ sync: () => store?.syncRedactor() })
   store = new SqliteSecretStore(db, {
-    key: secretKeyLoader(config.secrets.keyFile, env, warn),
+    key: secretKeyLoader(config.secrets.keyFile, env, (message) => log('warn', message)),
     redactor,
-    onWarning: warn,
+    onWarning: (message) => log('info', message),
   })
   return { store, redactor }
 }

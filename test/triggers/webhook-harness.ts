@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { buildApp } from '../../src/api/server.ts'
 import type { App } from '../../src/cli/app.ts'
 import type { SecretReader } from '../../src/core/secrets-port.ts'
-import type { Engine } from '../../src/engine/engine.ts'
 import { signGithub, signStandard } from '../../src/triggers/webhook-signature.ts'
 import { WebhookTrigger } from '../../src/triggers/webhook-trigger.ts'
 import { openProject } from '../helpers/mesh-project.ts'
@@ -67,7 +66,6 @@ export interface HookServer {
   url: string
   app: App
   trigger: WebhookTrigger
-  engine?: Engine
   /** Runs stored so far, all workflows or one. */
   runCount(workflowId?: string): Promise<number>
   close(): Promise<void>
@@ -75,26 +73,20 @@ export interface HookServer {
 
 /**
  * The webhook path wired as `serve` wires it (registry, mesh ingest, store, Fastify listening on
- * 127.0.0.1) but with the trigger's clock fixed, so timestamp-window cases are exact. With `engine`,
- * runs execute (and `respond: on_completion` can wait); without, they stay queued.
+ * 127.0.0.1) but with the trigger's clock fixed, so timestamp-window cases are exact. No engine runs:
+ * the runs a request starts stay queued, where the corpus counts them.
  */
 export async function hookServer(
   project: { dir: string; config: string },
   options: {
     now?: () => number
     secrets?: Record<string, string>
-    engine?: boolean
     bodyBytes?: number
   } = {},
 ): Promise<HookServer> {
   const app = await openProject(project.config, project.dir)
   const registry = await app.registry()
   const ingest = await app.ingest()
-  let engine: Engine | undefined
-  if (options.engine) {
-    engine = app.newEngine()
-    await engine.start()
-  }
   const secrets: SecretReader = {
     get: (name) => options.secrets?.[name],
     names: () => Object.keys(options.secrets ?? {}).sort(),
@@ -102,8 +94,6 @@ export async function hookServer(
   const trigger = new WebhookTrigger({
     workflows: () => registry.inLoadOrder(),
     ingest,
-    runEvents: engine,
-    getRun: (id) => app.store.getRun(id),
     secrets,
     now: options.now,
     limits: { depth: app.config.ingest.maxDepth, keys: app.config.ingest.maxKeys },
@@ -123,12 +113,10 @@ export async function hookServer(
     url,
     app,
     trigger,
-    engine,
     runCount: async (workflowId) => (await app.store.listRuns({ workflowId, limit: 10_000 })).length,
     close: async () => {
       trigger.close()
       await http.close()
-      await engine?.stop()
       await registry.close()
     },
   }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
+import { openApp } from '../../src/cli/app.ts'
+import { resolveConfig } from '../../src/cli/config.ts'
 import { startServer } from '../../src/cli/serve-command.ts'
 import type { TriggerInfo } from '../../src/core/store-port.ts'
-import { openProject } from '../helpers/mesh-project.ts'
 import { githubHeaders, hookProject, send, standardHeaders, whsec } from './webhook-harness.ts'
 
 /**
@@ -18,7 +19,7 @@ triggers:
   - { type: webhook, id: release, path: deploy, secret: "${K.secret}", respond: on_completion, timeout: 20s }
 steps:
   - { id: a, uses: data.set, with: { service: "{{ event.data.body.service }}" } }
-  - { id: b, needs: [a], uses: data.set, with: { tag: "{{ steps.a.output.service + '-' + event.data.query.env }}" } }
+  - { id: b, needs: [a], uses: data.set, with: { tag: "{{ steps.a.output.service + '-' + trigger.query.env }}" } }
   - { id: c, needs: [b], uses: data.set, with: { deployed: "{{ steps.b.output.tag }}", actor: "{{ event.data.headers['x-actor'] }}" } }
 output: { deployed: "{{ steps.c.output.deployed }}", actor: "{{ steps.c.output.actor }}" }
 `,
@@ -40,8 +41,12 @@ steps:
   - { id: a, uses: data.set, with: { ref: "{{ event.data.body.ref }}" } }
 `,
 })
-const app = await openProject(project.config, project.dir)
+const app = await openApp(resolveConfig({ config: project.config }, {}, project.dir))
 const server = await startServer(app, { host: '127.0.0.1', port: 0, watch: false })
+after(async () => {
+  await server.stop()
+  await app.close()
+})
 let n = 0
 const signed = (body: string, extra: Record<string, string> = {}): Record<string, string> => ({
   ...standardHeaders(`msg_http_${++n}`, Math.floor(Date.now() / 1000), body, [K.key]),
@@ -87,6 +92,9 @@ test('respond: on_completion on a 3-step workflow answers with the run output', 
   assert.equal(data.headers['webhook-id'], `msg_http_${n}`)
   assert.equal(data.headers['webhook-signature'], undefined, 'the signature is not kept')
   assert.equal(data.headers.authorization, undefined, 'credentials are not kept')
+  const context = run!.trigger as unknown as Record<string, unknown>
+  assert.equal(context.triggerType, 'webhook')
+  assert.equal(context.webhookId, `msg_http_${n}`, 'the event data reaches the run as trigger.*')
 })
 
 test('respond: on_completion on a failing run answers 500 with its error', async () => {

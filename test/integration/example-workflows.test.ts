@@ -88,9 +88,11 @@ test(
       const asked = JSON.stringify(llm.requests.at(-1)!.body)
       assert.match(asked, /Review this code for potential issues/)
       assert.match(asked, /return total \/ n/)
-      const runs = await app.store.listRuns({ workflowId: 'automated_code_review' })
+      const runs = await until('the review run to finish', async () => {
+        const list = await app.store.listRuns({ workflowId: 'automated_code_review' })
+        return list.length > 0 && list.every((r) => r.status === 'succeeded') ? list : undefined
+      })
       assert.equal(runs.length, 1)
-      assert.equal(runs[0]!.status, 'succeeded')
     } finally {
       await server.stop()
       await app.close()

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { applyMigrations } from '../../src/store/sqlite/migrations.ts'
+import type { SqliteDb } from '../../src/store/sqlite/sqlite-driver.ts'
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts'
 import { tempDir } from '../helpers/tmp.ts'
 import { storeContract } from './store-contract.ts'
@@ -12,27 +15,28 @@ storeContract('sqlite', async () => {
   return store
 })
 
-test('a store made before migrations were keyed by (version, name) is upgraded in place', async () => {
-  const path = join(tempDir(), 'old-format.db')
-  const first = new SqliteStore({ path })
-  await first.migrate()
-  const names = first.handle.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all()
-  // rewrite the table the way older builds made it: version alone as the primary key
-  first.handle
-    .exec(`CREATE TABLE m2 (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
-    INSERT INTO m2 SELECT version, name, applied_at FROM schema_migrations; DROP TABLE schema_migrations;
-    ALTER TABLE m2 RENAME TO schema_migrations;`)
-  await first.close()
-  const again = new SqliteStore({ path })
-  const result = await again.migrate()
-  assert.deepEqual(result.applied, [])
+test('a file made before migrations were keyed by (version, name) is upgraded in place', () => {
+  const db = new DatabaseSync(join(tempDir(), 'old-format.db')) as unknown as SqliteDb
+  // what older builds made: version alone as the primary key, one migration applied
+  db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+    CREATE TABLE a (x); INSERT INTO schema_migrations VALUES (1, 'area a', 0);`)
+  const migrations = [
+    { version: 1, name: 'area a', sql: 'CREATE TABLE a (x)' },
+    { version: 1, name: 'area b', sql: 'CREATE TABLE b (x)' },
+  ]
+  const result = applyMigrations(db, migrations, 'old-format.db')
+  assert.deepEqual(result.applied, ['1 area b'])
   assert.deepEqual(
-    again.handle.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all(),
-    names,
+    db
+      .prepare('SELECT version, name FROM schema_migrations ORDER BY name')
+      .all()
+      .map((r) => `${r.version} ${r.name}`),
+    ['1 area a', '1 area b'],
   )
-  const sql = again.handle.prepare("SELECT sql FROM sqlite_master WHERE name = 'schema_migrations'").get()
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'schema_migrations'").get()
   assert.match(String(sql?.sql), /PRIMARY KEY \(version, name\)/)
-  await again.close()
+  assert.deepEqual(applyMigrations(db, migrations, 'old-format.db').applied, [])
+  db.close()
 })
 
 test('a store holding a migration this build does not know is refused, naming it', async () => {

@@ -1,4 +1,3 @@
-import { HsError } from '../../core/errors.ts'
 import type { ErrorRecord } from '../../core/errors.ts'
 import type {
   ClaimedRun,

@@ -169,8 +169,8 @@ export class Router {
     const matched: RouteMatch[] = []
     const skipped: RouteSkip[] = []
     this.#events++
-    if (groups === TARGETED) return this.#routeTargeted(event)
-    if (groups.length === 0) return { eventType: type, matched, skipped }
+    if (groups.length === 0)
+      return groups === TARGETED ? this.#routeTargeted(event) : { eventType: type, matched, skipped }
     const input = this.#input.reset(event)
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!

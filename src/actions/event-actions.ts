@@ -47,6 +47,16 @@ export function eventActions(publisher: EventPublisher): ActionDefinition[] {
       required: ['id', 'type'],
     },
     sideEffects: true,
+    plan: (params, ctx) => ({
+      summary: `publish a ${params.type} event (id ${emittedEventId(ctx.idempotencyKey)})`,
+      details: {
+        type: params.type,
+        id: emittedEventId(ctx.idempotencyKey),
+        ...(params.source === undefined ? {} : { source: params.source }),
+        ...(params.subject === undefined ? {} : { subject: params.subject }),
+        data: params.data ?? null,
+      },
+    }),
     execute: async (params, ctx) => {
       const result = await publisher.publish(
         {

@@ -45,6 +45,14 @@ export function handlerActions(invoker: HandlerInvoker): ActionDefinition[] {
     },
     output: { type: 'object', additionalProperties: true },
     sideEffects: true,
+    plan: (params) => {
+      const handler = params.target.split('.')[0]!
+      const known = invoker.describe().find((h) => h.name === handler)
+      return {
+        summary: `call ${params.target}${known ? ` (${known.kind})` : ''} with ${Object.keys(params.args ?? {}).length} argument(s)`,
+        details: { target: params.target, args: params.args ?? {}, ...(known ? { handler: known } : {}) },
+      }
+    },
     execute: async (params, ctx) => {
       let timeoutMs: number | undefined
       if (params.timeout !== undefined) {

@@ -110,8 +110,8 @@ test(
     const order = [
       /read \(file\.read\): ran \(read-only\) → \{"path":"notes\.txt"/,
       /touch \(shell\.exec\): would run `touch made-by-shell\.txt`/,
-      /announce \(event\.emit\): would run event\.emit with \{"type":"docs\.published"/,
-      /notify \(handler\.call\): would run handler\.call with \{"target":"recorder\.hit"/,
+      /announce \(event\.emit\): would publish a docs\.published event \(id hs-[0-9a-f]{32}\)/,
+      /notify \(handler\.call\): would call recorder\.hit with 1 argument\(s\)/,
       /write \(file\.write\): would write \d+ B to out\/README\.md/,
     ]
     let at = -1

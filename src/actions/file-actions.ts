@@ -257,7 +257,7 @@ export function fileActions(services: ActionServices): ActionDefinition[] {
       throw new CodedNonRetryableError('HS_ERR_ACTION_PARAMS', notDir(dir, 'is not a directory'))
     const recursive = params.recursive ?? false
     const pattern = params.glob ?? '*'
-    checkPattern('file.list', pattern)
+    checkPattern('file.list', pattern, dir.absolute)
     return { dir, recursive, pattern }
   }
 

@@ -30,11 +30,11 @@ export interface ListOptions {
 }
 
 /** Refuses glob patterns that point out of the listed directory: absolute, `..` segments, NUL, backslashes. */
-export function checkPattern(action: string, pattern: string): void {
+export function checkPattern(action: string, pattern: string, dir: string): void {
   const refuse = (why: string): never => {
     throw new CodedNonRetryableError(
       'HS_ERR_PATH_REFUSED',
-      `${action}: glob ${JSON.stringify(pattern)} ${why}.`,
+      `${action}: glob ${JSON.stringify(pattern)} ${why} (listing ${dir}).`,
     )
   }
   if (pattern === '') refuse('is empty')

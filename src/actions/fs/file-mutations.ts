@@ -89,7 +89,9 @@ export function fileMutations(guard: PathGuard, maxBytes: number): ActionDefinit
     if (to.absolute === from.absolute)
       throw refused(`${action}: from and to are the same path (${to.absolute}).`)
     if (from.stats.isDirectory() && to.absolute.startsWith(`${from.absolute}/`)) {
-      throw refused(`${action}: cannot put directory ${shown(from)} inside itself (${to.absolute}).`)
+      throw refused(
+        `${action}: to ${shown(to)} (${to.absolute}) is inside the directory being moved, ${shown(from)}.`,
+      )
     }
     const overwrite = params.overwrite ?? false
     const hasParent = await parentExists(toAt, to)

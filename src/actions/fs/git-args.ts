@@ -84,7 +84,6 @@ export type RemoteSpec =
  */
 export function checkRemote(action: string, label: string, value: unknown): RemoteSpec {
   const remote = common(action, label, value, 2048)
-  if (/\s/.test(remote)) refuse(action, label, remote, 'a remote cannot contain spaces')
   if (remote.includes('::')) {
     refuse(
       action,
@@ -93,6 +92,7 @@ export function checkRemote(action: string, label: string, value: unknown): Remo
       'transport helpers ("ext::", "fd::", "<helper>::") can run commands and are not accepted',
     )
   }
+  if (/\s/.test(remote)) refuse(action, label, remote, 'a remote cannot contain spaces')
   if (REMOTE_NAME.test(remote) && !remote.includes('..')) return { kind: 'name', value: remote }
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(remote)
   if (scheme) {

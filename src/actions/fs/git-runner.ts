@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path'
 import { parseDuration } from '../../core/duration.ts'
 import type { ActionServices } from '../action-services.ts'
 import { CodedError, CodedNonRetryableError } from './action-errors.ts'
-import { checkRemote, checkRepoPath } from './git-args.ts'
+import { checkIdentity, checkRemote, checkRepoPath } from './git-args.ts'
 import type { PathGuard } from './path-guard.ts'
 import { allowedEnv, displayArgv, spawnCapped } from './spawn-capped.ts'
 
@@ -239,4 +239,32 @@ export function repoPaths(
   label: string,
 ): string[] {
   return (list ?? []).map((p, i) => checkRepoPath(action, `${label}[${i}]`, p, repo.cwd, repo.top))
+}
+
+/** `author_name` / `author_email` parameters, shared by the actions that make commits. */
+export interface IdentityParams {
+  author_name?: string
+  author_email?: string
+}
+
+/**
+ * The environment that makes git record `author_name <author_email>` as author and committer;
+ * empty when neither is given (git's configuration decides). Both or neither.
+ */
+export function identityEnv(action: string, params: IdentityParams): Record<string, string> {
+  if (params.author_name === undefined && params.author_email === undefined) return {}
+  if (params.author_name === undefined || params.author_email === undefined) {
+    throw new CodedNonRetryableError(
+      'HS_ERR_ACTION_PARAMS',
+      `${action}: pass author_name and author_email together.`,
+    )
+  }
+  const name = checkIdentity(action, 'author_name', params.author_name)
+  const email = checkIdentity(action, 'author_email', params.author_email)
+  return {
+    GIT_AUTHOR_NAME: name,
+    GIT_AUTHOR_EMAIL: email,
+    GIT_COMMITTER_NAME: name,
+    GIT_COMMITTER_EMAIL: email,
+  }
 }

@@ -71,3 +71,16 @@ export const STATUS_FILE_SCHEMA = {
   },
   required: ['path', 'state', 'index', 'worktree', 'staged'],
 } as const
+
+export const IDENTITY_PARAMS = {
+  author_name: {
+    type: 'string',
+    minLength: 1,
+    description: 'Author and committer name of the commit made; default: git config user.name.',
+  },
+  author_email: {
+    type: 'string',
+    minLength: 1,
+    description: 'Author and committer email of the commit made; default: git config user.email.',
+  },
+} as const

@@ -1,10 +1,9 @@
 import type { ActionDefinition, ActionPlan } from '../../core/action.ts'
 import { CodedNonRetryableError } from './action-errors.ts'
 import { asAction } from './file-schemas.ts'
-import { checkIdentity } from './git-args.ts'
 import { splitNames } from './git-parse.ts'
-import { currentBranch, repoPaths, type GitRepo, type GitRunner } from './git-runner.ts'
-import { HASH, PATHS_PARAM, REPO_PARAM } from './git-schemas.ts'
+import { currentBranch, identityEnv, repoPaths, type GitRepo, type GitRunner } from './git-runner.ts'
+import { HASH, IDENTITY_PARAMS, PATHS_PARAM, REPO_PARAM } from './git-schemas.ts'
 
 interface AddParams {
   repo?: string
@@ -103,23 +102,7 @@ export function gitStageActions(git: GitRunner): ActionDefinition[] {
       )
     }
     const files = paths(action, repo, params.files, 'files')
-    const env: Record<string, string> = {}
-    if (params.author_name !== undefined || params.author_email !== undefined) {
-      if (params.author_name === undefined || params.author_email === undefined) {
-        throw new CodedNonRetryableError(
-          'HS_ERR_ACTION_PARAMS',
-          'git.commit: pass author_name and author_email together.',
-        )
-      }
-      const name = checkIdentity(action, 'author_name', params.author_name)
-      const email = checkIdentity(action, 'author_email', params.author_email)
-      Object.assign(env, {
-        GIT_AUTHOR_NAME: name,
-        GIT_AUTHOR_EMAIL: email,
-        GIT_COMMITTER_NAME: name,
-        GIT_COMMITTER_EMAIL: email,
-      })
-    }
+    const env = identityEnv(action, params)
     return { action, repo, files, env }
   }
 
@@ -145,16 +128,7 @@ export function gitStageActions(git: GitRunner): ActionDefinition[] {
           default: false,
           description: 'Stage every change to tracked files first (`commit -a`).',
         },
-        author_name: {
-          type: 'string',
-          minLength: 1,
-          description: 'Author (and committer) name; default: git config user.name.',
-        },
-        author_email: {
-          type: 'string',
-          minLength: 1,
-          description: 'Author (and committer) email; default: git config user.email.',
-        },
+        ...IDENTITY_PARAMS,
         allow_empty: {
           type: 'boolean',
           default: false,

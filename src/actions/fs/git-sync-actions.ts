@@ -3,11 +3,20 @@ import { CodedNonRetryableError } from './action-errors.ts'
 import { asAction } from './file-schemas.ts'
 import { checkRefName, checkRevision } from './git-args.ts'
 import { parsePush, splitNames } from './git-parse.ts'
-import { commitOf, currentBranch, timeoutOf, type GitRepo, type GitRunner } from './git-runner.ts'
+import {
+  commitOf,
+  currentBranch,
+  identityEnv,
+  timeoutOf,
+  type GitRepo,
+  type GitRunner,
+  type IdentityParams,
+} from './git-runner.ts'
 import {
   ALLOW_CONFLICTS_PARAM,
   BRANCH_PARAM,
   HASH,
+  IDENTITY_PARAMS,
   REMOTE_PARAM,
   REPO_PARAM,
   TIMEOUT_PARAM,
@@ -21,7 +30,7 @@ interface PushParams {
   force_with_lease?: boolean
   timeout?: string | number
 }
-interface PullParams {
+interface PullParams extends IdentityParams {
   repo?: string
   remote?: string
   branch?: string
@@ -29,7 +38,7 @@ interface PullParams {
   allow_conflicts?: boolean
   timeout?: string | number
 }
-interface MergeParams {
+interface MergeParams extends IdentityParams {
   repo?: string
   branch: string
   message?: string
@@ -201,7 +210,7 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
     const repo = await git.open(action, params.repo, signal)
     const remote = await git.remote(repo, action, params.remote ?? 'origin', signal)
     const branch = params.branch === undefined ? undefined : checkRefName(action, 'branch', params.branch)
-    return { action, repo, remote, branch, mode: params.mode ?? 'ff_only' }
+    return { action, repo, remote, branch, mode: params.mode ?? 'ff_only', env: identityEnv(action, params) }
   }
 
   const pull: ActionDefinition<PullParams, unknown> = {
@@ -223,6 +232,7 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
             '`ff_only` fails unless HEAD can move forward; `merge` may create a merge commit; `rebase` replays local commits.',
         },
         allow_conflicts: ALLOW_CONFLICTS_PARAM,
+        ...IDENTITY_PARAMS,
         timeout: TIMEOUT_PARAM,
       },
       additionalProperties: false,
@@ -243,14 +253,14 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
     },
     sideEffects: true,
     async execute(params, ctx) {
-      const { action, repo, remote, branch, mode } = await preparePull(params, ctx.signal)
+      const { action, repo, remote, branch, mode, env } = await preparePull(params, ctx.signal)
       const signal = ctx.signal
       const before = await commitOf(git, repo, action, 'HEAD', signal)
       const flag = mode === 'ff_only' ? '--ff-only' : mode === 'merge' ? '--no-rebase' : '--rebase'
       const args = ['pull', '--no-edit', flag, '--end-of-options', remote, ...(branch ? [branch] : [])]
       let conflicts: string[] = []
       try {
-        await git.run(repo, action, args, { signal, timeoutMs: timeoutOf(action, params.timeout) })
+        await git.run(repo, action, args, { signal, env, timeoutMs: timeoutOf(action, params.timeout) })
       } catch (err) {
         const abort = mode === 'rebase' ? ['rebase', '--abort'] : ['merge', '--abort']
         conflicts = await onMergeFailure(
@@ -289,7 +299,7 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
     }
     const ours = await commitOf(git, repo, action, 'HEAD', signal)
     const current = await currentBranch(git, repo, action, signal)
-    return { action, repo, branch, theirs, ours, current }
+    return { action, repo, branch, theirs, ours, current, env: identityEnv(action, params) }
   }
 
   const merge: ActionDefinition<MergeParams, unknown> = {
@@ -313,6 +323,7 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
             '`auto` fast-forwards when possible; `only` fails otherwise; `never` always makes a merge commit.',
         },
         allow_conflicts: ALLOW_CONFLICTS_PARAM,
+        ...IDENTITY_PARAMS,
       },
       required: ['branch'],
       additionalProperties: false,
@@ -320,7 +331,7 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
     output: MERGE_OUTPUT,
     sideEffects: true,
     async execute(params, ctx) {
-      const { action, repo, branch, ours } = await prepareMerge(params, ctx.signal)
+      const { action, repo, branch, ours, env } = await prepareMerge(params, ctx.signal)
       const signal = ctx.signal
       const args = ['merge', '--no-edit']
       if (params.ff === 'only') args.push('--ff-only')
@@ -328,7 +339,7 @@ export function gitSyncActions(git: GitRunner): ActionDefinition[] {
       if (params.message !== undefined) args.push(`--message=${params.message}`)
       args.push('--end-of-options', branch)
       try {
-        await git.run(repo, action, args, { signal })
+        await git.run(repo, action, args, { signal, env })
       } catch (err) {
         const what = `merging ${branch} into ${repo.top}`
         const conflicts = await onMergeFailure(

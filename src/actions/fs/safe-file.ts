@@ -183,6 +183,7 @@ export async function writeReplacing(
   data: Buffer,
   options: { overwrite: boolean; signal: AbortSignal },
 ): Promise<void> {
+  options.signal.throwIfAborted()
   const dir = dirname(path.absolute)
   const temp = join(dir, `.homeostat-${randomBytes(6).toString('hex')}.tmp`)
   const tempPath: GuardedPath = { ...path, absolute: temp, input: path.input, stats: undefined }
@@ -261,7 +262,7 @@ export async function appendConfined(
 export function hardLinked(where: ResolveOptions, path: GuardedPath, links: number): CodedNonRetryableError {
   return new CodedNonRetryableError(
     'HS_ERR_PATH_REFUSED',
-    `${where.action}: ${where.label} ${shown(path)} has ${links} hard links; appending would change the file under its other names too (possibly outside the file roots). Use file.write, which replaces only this name.`,
+    `${where.action}: ${where.label} ${shown(path)} (${path.absolute}) has ${links} hard links; appending would change the file under its other names too, possibly outside the file roots. Use file.write, which replaces only this name.`,
   )
 }
 

@@ -51,10 +51,20 @@ export interface SpawnCappedResult {
  * `stdin`, captures stdout and stderr up to `maxOutput` bytes each, and stops the whole group
  * (SIGTERM, then SIGKILL after `killGraceMs`) on timeout or abort. Resolves once the child has
  * exited and its output is read, so no process outlives a timed-out or cancelled step. Rejects only
- * when the program cannot be started (`HS_ERR_COMMAND_NOT_FOUND`, not executable).
+ * when the program cannot be started (`HS_ERR_COMMAND_NOT_FOUND`: not found, not executable, or a
+ * bare name while the environment has no PATH).
  */
 export function spawnCapped(options: SpawnCappedOptions): Promise<SpawnCappedResult> {
   const started = performance.now()
+  if (!options.command.includes('/') && options.env.PATH === undefined) {
+    // Without PATH the system would fall back to a default search path the allow-list never granted.
+    return Promise.reject(
+      new CodedNonRetryableError(
+        'HS_ERR_COMMAND_NOT_FOUND',
+        `${options.action}: command ${JSON.stringify(options.command)} cannot be looked up: PATH=(not set), as shell.env does not allow PATH; give an absolute path.`,
+      ),
+    )
+  }
   return new Promise((resolvePromise, rejectPromise) => {
     const child = spawn(options.command, [...options.args], {
       cwd: options.cwd,

@@ -1,5 +1,6 @@
 import type { ActionContext, ActionDefinition } from '../core/action.ts'
 import type { JsonSchema } from '../core/workflow.ts'
+import type { TriggerSourceDefinition } from '../core/trigger-port.ts'
 
 /**
  * A plugin: an ES module whose default export is `definePlugin({...})`, listed in homeostat.yaml
@@ -20,6 +21,12 @@ export interface PluginDefinition {
   handlers?: Readonly<Record<string, object>>
   /** Commands `plugin.execute` runs as `{ plugin: <name>, command, args }`. */
   commands?: Readonly<Record<string, PluginCommand>>
+  /**
+   * Trigger types (docs/triggers.md): each names its `type`, its field schemas, and
+   * `start(trigger, target, ctx) → stop`; it emits through `ctx.emit(data)`.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each trigger type has its own fields
+  triggers?: ReadonlyArray<TriggerSourceDefinition<any>>
 }
 
 /**

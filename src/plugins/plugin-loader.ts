@@ -2,10 +2,14 @@ import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ActionRegistry } from '../core/action.ts'
 import { HsError } from '../core/errors.ts'
+import { triggerTypesOf } from '../core/trigger-types.ts'
 import type { PluginDefinition } from './define-plugin.ts'
 import { checkPlugin } from './plugin-validation.ts'
 
-/** Loads each plugin module and registers its actions; a broken plugin stops start-up with its name. */
+/**
+ * Loads each plugin module and registers its actions, and its trigger types beside them
+ * (`triggerTypesOf(actions)`); a broken plugin stops start-up with its name.
+ */
 export async function loadPlugins(
   specs: readonly string[],
   baseDir: string,
@@ -35,6 +39,13 @@ export async function loadPlugins(
         'HS_ERR_PLUGIN_INVALID',
         `plugin ${plugin.name}: action ${action.type} clashes with ${owner ? `plugin ${owner.name}'s action` : 'a built-in action'} of that type; give it another type (e.g. ${plugin.name}.${action.type.split('.').at(-1)!})`,
       )
+    }
+    for (const trigger of plugin.triggers ?? []) {
+      try {
+        triggerTypesOf(actions).register(trigger)
+      } catch (err) {
+        throw new HsError('HS_ERR_PLUGIN_INVALID', `plugin ${plugin.name}: ${(err as Error).message}`)
+      }
     }
     loaded.push(plugin)
   }

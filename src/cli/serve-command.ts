@@ -178,6 +178,7 @@ export async function startServer(
     ingest,
     runEvents: engine,
     getRun: (runId) => app.store.getRun(runId),
+    secrets: app.secrets,
     limits: { depth: app.config.ingest.maxDepth, keys: app.config.ingest.maxKeys },
     log: app.log,
   })

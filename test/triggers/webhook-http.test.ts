@@ -33,6 +33,11 @@ triggers: [{ type: webhook, path: slow, secret: "${K.secret}", respond: on_compl
 steps:
   - { id: nap, uses: wait.sleep, with: { duration: 3s } }
 `,
+  'stored.yaml': `id: stored
+triggers: [{ type: webhook, path: stored, secret: "{{ secrets.DEPLOY_HOOK }}" }]
+steps:
+  - { id: a, uses: data.set, with: { ok: true } }
+`,
   'plain.yaml': `id: plain
 triggers:
   - { type: manual }
@@ -41,7 +46,10 @@ steps:
   - { id: a, uses: data.set, with: { ref: "{{ event.data.body.ref }}" } }
 `,
 })
+const STORED = whsec('kept-in-the-secret-store')
+const ROTATED = whsec('rotated-in-the-secret-store')
 const app = await openApp(resolveConfig({ config: project.config }, {}, project.dir))
+app.secrets.set('DEPLOY_HOOK', STORED.secret)
 const server = await startServer(app, { host: '127.0.0.1', port: 0, watch: false })
 after(async () => {
   await server.stop()
@@ -155,6 +163,27 @@ test('a workflow added and then disabled: its hook appears on reload and answers
   assert.equal(disabled.status, 409)
   assert.equal(disabled.json.code, 'HS_ERR_WORKFLOW_DISABLED')
   assert.equal((await app.store.listRuns({ workflowId: 'later', limit: 10 })).length, 1)
+})
+
+test('a secret from the secret store: `homeostat secrets set` rotates it without a reload', async () => {
+  const stamp = (): number => Math.floor(Date.now() / 1000)
+  const ok = await send(server.url, 'stored', {
+    body: '{}',
+    headers: standardHeaders('msg_store_1', stamp(), '{}', [STORED.key]),
+  })
+  assert.equal(ok.status, 202, JSON.stringify(ok.json))
+  app.secrets.set('DEPLOY_HOOK', ROTATED.secret)
+  const old = await send(server.url, 'stored', {
+    body: '{}',
+    headers: standardHeaders('msg_store_2', stamp(), '{}', [STORED.key]),
+  })
+  assert.equal(old.status, 401)
+  const rotated = await send(server.url, 'stored', {
+    body: '{}',
+    headers: standardHeaders('msg_store_3', stamp(), '{}', [ROTATED.key]),
+  })
+  assert.equal(rotated.status, 202)
+  assert.equal((await app.store.listRuns({ workflowId: 'stored', limit: 10 })).length, 2)
 })
 
 test('a body over ingest.max_body is refused with 413 before anything is verified or stored', async () => {

@@ -115,6 +115,11 @@ test('chat.send schemas compile in Ajv strict mode; the params schema asks for t
   assert.equal(validate({ text: 'hi', channel: '#x' }), false)
 })
 
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
+  assert.ok(check(), what)
+}
+
 test('subscriptions get each new message once, in order, per session', async () => {
   const chat = await chatStore()
   const seen: string[] = []
@@ -127,12 +132,16 @@ test('subscriptions get each new message once, in order, per session', async () 
     ['a', '3'],
   ])
     await chat.appendMessage({ session: session!, role: 'user', author: 'u', text: text!, at: 1 })
-  await new Promise((r) => setTimeout(r, 50))
+  await eventually(() => all.length === 3, 'three messages delivered')
   assert.deepEqual(seen, ['1', '3'])
   assert.deepEqual(all, ['a:1', 'b:2', 'a:3'])
   stop()
   stopAll()
+  const witness: string[] = []
+  const stopWitness = chat.subscribe('a', (m) => witness.push(m.text))
   await chat.appendMessage({ session: 'a', role: 'user', author: 'u', text: '4', at: 1 })
-  await new Promise((r) => setTimeout(r, 50))
+  await eventually(() => witness.length === 1, 'a live subscriber got message 4')
+  stopWitness()
   assert.deepEqual(seen, ['1', '3'], 'nothing after unsubscribing')
+  assert.deepEqual(all, ['a:1', 'b:2', 'a:3'])
 })

@@ -73,12 +73,12 @@ async function tailServer(
   onMessage: (m: ChatMessage) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  const response = await fetch(`${base}/api/chat/${encodeURIComponent(session)}/stream${query}`, { signal })
-  if (!response.ok || !response.body)
-    throw new HsError('HS_ERR_INTERNAL', `the server answered ${response.status} to the chat stream`)
-  const decoder = new TextDecoder()
-  let buffer = ''
   try {
+    const response = await fetch(`${base}/api/chat/${encodeURIComponent(session)}/stream${query}`, { signal })
+    if (!response.ok || !response.body)
+      throw new HsError('HS_ERR_INTERNAL', `the server answered ${response.status} to the chat stream`)
+    const decoder = new TextDecoder()
+    let buffer = ''
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       buffer += decoder.decode(chunk, { stream: true })
       let end: number
@@ -94,6 +94,7 @@ async function tailServer(
       }
     }
   } catch (err) {
+    // Ctrl-C while connecting or streaming is the normal way out
     if (!signal.aborted) throw err
   }
 }

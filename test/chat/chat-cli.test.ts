@@ -55,7 +55,9 @@ test('chat CLI with a server: send goes through the API and tail follows the str
     await until(() => /serving on http/.test(server.stdout()), 30_000, 'the server to start')
     const follow = startCli(['chat', 'tail', 'ops'], dir)
     try {
-      // tail reads the history, then streams from the last id it showed: nothing sent meanwhile is lost
+      // once tail shows `ping` it has read the history: what follows comes through the server's stream
+      assert.equal((await runCli(['chat', 'send', 'ops', 'ping'], dir)).code, 0)
+      await until(() => follow.stdout().includes(': ping'), 30_000, 'tail to show ping')
       const sent = await runCli(['--json', 'chat', 'send', 'ops', '/run', 'hello', '{"name":"Ada"}'], dir)
       assert.equal(sent.code, 0, sent.stderr)
       const result = JSON.parse(sent.stdout) as { replies: ChatMessage[]; via: string }

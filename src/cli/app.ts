@@ -23,11 +23,11 @@ import { RunService } from '../engine/run-service.ts'
 import { loadWorkflows, WORKFLOW_EXTENSIONS, type LoadResult } from '../mesh/workflow-files.ts'
 import { loadPlugins } from '../plugins/plugin-loader.ts'
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts'
+import { SqliteUsageStore } from '../store/sqlite/sqlite-usage-store.ts'
 import { SqliteChatStore } from '../store/sqlite/sqlite-chat-store.ts'
 import { PluginCommands } from '../actions/plugin-actions.ts'
 import { describeActions, type ActionCatalogue } from '../core/action-catalogue.ts'
 import type { PluginDefinition } from '../plugins/define-plugin.ts'
-import { SqliteUsageStore } from '../store/sqlite/sqlite-usage-store.ts'
 import type { Config } from './config.ts'
 import type { Redactor } from '../core/redact.ts'
 import type { SqliteSecretStore } from '../store/sqlite/sqlite-secret-store.ts'
@@ -45,14 +45,14 @@ export interface App {
   /** Redacts secret values from what the process stores, logs, prints, audits and answers. */
   readonly redactor: Redactor
   readonly runs: RunService
+  /** Token usage and cost of `ai.*` calls, per run and step. */
+  readonly usage: SqliteUsageStore
   /** The built-in chat channel's messages (`chat.send`, `homeostat chat`, `/api/chat`). */
   readonly chat: SqliteChatStore
   /** The loaded plugins, in `plugins:` order. */
   readonly plugins: readonly PluginDefinition[]
   /** Every registered action with its schemas, by family (`homeostat actions`, `GET /api/workflows/actions`). */
   catalogue(): ActionCatalogue
-  /** Token usage and cost of `ai.*` calls, per run and step. */
-  readonly usage: SqliteUsageStore
   /** Handlers of `handler.call`, loaded on first use. */
   handlers(): Promise<HandlerRegistry>
   /** Event schemas of the configured directories, loaded on first use (problems are logged). */
@@ -89,9 +89,9 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
   await store.migrate()
   moveLegacyAudit(store.handle, join(config.dataDir, AUDIT_DB_FILE))
   const mesh = new SqliteMeshStore(store.handle)
+  const usage = new SqliteUsageStore(store.handle)
   // chat messages are stored redacted: a secret a chat.send step renders never reaches a reader
   const chat = new SqliteChatStore(store.handle, { redact: (m) => secrets.redactor.redact(m) })
-  const usage = new SqliteUsageStore(store.handle)
   const secrets = openSecrets(config, store.handle, process.env, (level, message) => log(level, message))
   redactProcessOutput(secrets.redactor)
   let handlerRegistry: Promise<HandlerRegistry> | undefined
@@ -124,13 +124,12 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       waits: { register: async (wait) => (await eventWaits()).register(wait) },
     },
   )
-  // the engine takes the catalogue as given: `{{ secrets.NAME }}` and redaction reach runs with it
-  const actions = Object.assign(catalogue, {
-    secrets: {
-      get: (name: string) => secrets.store.get(name),
-      redact: <T>(value: T): T => secrets.redactor.redact(value),
-    },
-  })
+  const actions = catalogue
+  // what runs see of the secret store: `{{ secrets.NAME }}` in `with`, and redaction of their records
+  const runSecrets = {
+    get: (name: string) => secrets.store.get(name),
+    redact: <T>(value: T): T => secrets.redactor.redact(value),
+  }
   const runs = new RunService(store)
   const author = `cli:${userInfo().username}`
   const minLevel = LEVELS.indexOf(config.logLevel)
@@ -292,6 +291,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
         leaseMs: config.worker.leaseMs,
         pollMs: config.worker.pollMs,
         onlyRunIds: options.onlyRunIds,
+        secrets: runSecrets,
         log,
       })
       runs.attach(engine)

@@ -215,6 +215,8 @@ export async function startServer(
     log: app.log,
     timezone: app.config.timezone,
     hooks: (request) => webhooks.handle(request),
+    // every response body passes the redactor: a secret's value never leaves in an answer
+    redactText: (text) => app.redactor.redactText(text),
   })
   const address = await http.listen({ host: options.host, port: options.port })
   const port = (http.server.address() as { port: number }).port

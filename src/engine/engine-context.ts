@@ -21,14 +21,9 @@ export interface RunSecrets {
   redact<T>(value: T): T
 }
 
-/**
- * The actions a run can use, by type, and the secrets the catalogue's actions were configured with
- * (`cli/app.ts` sets `secrets`; without it a step referencing a secret fails naming it, and nothing is
- * redacted). The engine hands `actions` over as given, which is how the secrets reach a run.
- */
+/** The actions a run can use, by type. */
 export interface EngineActions {
   get(type: string): ActionDefinition<Record<string, unknown>, unknown> | undefined
-  readonly secrets?: RunSecrets
 }
 
 /** What a run execution needs from the engine that holds it. */
@@ -36,6 +31,8 @@ export interface EngineContext {
   readonly clock: Clock
   readonly commits: CommitGroup
   readonly actions: EngineActions
+  /** The secret store as runs see it (`EngineOptions.secrets`); absent: a step naming a secret fails, nothing is redacted. */
+  readonly secrets?: RunSecrets
   emit(event: EngineEvent): void
   log(level: string, message: string, fields?: Record<string, unknown>): void
   /** Validates rendered parameters against the action's schema: a message, or undefined when valid. */

@@ -5,7 +5,7 @@ import { compilePlan, type WorkflowPlan } from '../core/plan.ts'
 import type { RunHandoff } from '../core/run-handoff.ts'
 import type { ClaimedRun, NewRun, RunRecord, RunSignal, Store } from '../core/store-port.ts'
 import { CommitGroup } from './commit-group.ts'
-import { systemClock, type Clock, type EngineContext } from './engine-context.ts'
+import { systemClock, type Clock, type EngineContext, type RunSecrets } from './engine-context.ts'
 import type { EngineEvent } from './engine-events.ts'
 import { ParamChecker } from './param-checker.ts'
 import { RunExecution } from './run-execution.ts'
@@ -28,6 +28,8 @@ export interface EngineOptions {
   random?: () => number
   /** Tells whether a process id on this host is alive (default: `process.kill(pid, 0)`). */
   isPidAlive?: (pid: number) => boolean
+  /** `{{ secrets.NAME }}` in a step's `with`, and redaction of everything runs record (cli/app.ts). */
+  secrets?: RunSecrets
 }
 
 function defaultPidAlive(pid: number): boolean {
@@ -98,6 +100,7 @@ export class Engine implements RunHandoff {
       clock: this.#clock,
       commits: this.commits,
       actions: this.#actions,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
       emit: (event) => this.#emit(event),
       log: (level, message, fields) => this.#log(level, message, fields),
       checkParams: (action, params) => this.#params.check(action, params),

@@ -240,7 +240,7 @@ export class RunExecution {
 
   /** `value` with every secret's value redacted (the identity when the catalogue has no secrets). */
   #redact<T>(value: T): T {
-    const secrets = this.#engine.actions.secrets
+    const secrets = this.#engine.secrets
     return secrets ? secrets.redact(value) : value
   }
 
@@ -254,7 +254,7 @@ export class RunExecution {
     if (!use) return ctx
     if (use.whole)
       throw new NonRetryableError(`step ${step.id}: reference secrets by name, as {{ secrets.NAME }}`)
-    const reader = this.#engine.actions.secrets
+    const reader = this.#engine.secrets
     const values: Record<string, string> = {}
     for (const name of use.members) {
       const value = reader?.get(name)

@@ -19,7 +19,8 @@ export async function startTriggers(
 ): Promise<TriggerManager> {
   const manager = new TriggerManager({
     workflows: registry,
-    publisher: ingest,
+    // trigger events travel as `trigger`: the only way (with in-process code) targeted types get in
+    publisher: { publish: (event, options) => ingest.publish(event, { ...options, via: 'trigger' }) },
     sources: [
       scheduleTriggerSource({ state: new SqliteTriggerStore(app.store.handle) }),
       fileChangeTriggerSource({ roots: app.config.files.roots }),

@@ -1,8 +1,8 @@
 import type { EnvelopeProblem, CloudEvent } from './event.ts'
 import type { NewRun } from './store-port.ts'
 
-/** How an event reached homeostat. */
-export type EventVia = 'http' | 'cli' | 'library' | 'engine' | 'replay'
+/** How an event reached homeostat; `trigger`: a trigger source of this process (schedule, file, webhook, plugin). */
+export type EventVia = 'http' | 'cli' | 'library' | 'engine' | 'replay' | 'trigger'
 
 export interface StoredEvent {
   seq: number

@@ -2,6 +2,7 @@ import { uuidv7 } from 'uuidv7'
 import { toCloudEvent, type CloudEvent, type EnvelopeProblem } from '../core/event.ts'
 import type { AppendedEvent, EventVia, MeshStore, RoutePlan } from '../core/mesh-port.ts'
 import type { EventWaits } from './event-waits.ts'
+import { isTargetedEventType } from './router-triggers.ts'
 import type { EventPublisher, PublishedEvent, PublishOptions, PublishResult } from '../core/publisher-port.ts'
 import type { RunHandoff } from '../core/run-handoff.ts'
 import type { NewRun } from '../core/store-port.ts'
@@ -97,7 +98,10 @@ export class EventIngest implements EventPublisher {
     }
   }
 
-  #check(body: unknown): { event?: CloudEvent; problems: EnvelopeProblem[]; schemaProblems?: boolean } {
+  #check(
+    body: unknown,
+    via?: EventVia,
+  ): { event?: CloudEvent; problems: EnvelopeProblem[]; schemaProblems?: boolean } {
     const parsed = toCloudEvent(body, {
       id: uuidv7,
       source: this.#o.defaultSource,
@@ -105,9 +109,22 @@ export class EventIngest implements EventPublisher {
     })
     if (!parsed.event) return { problems: parsed.problems }
     const event = parsed.event
+    // targeted types start one trigger without its own checks (a webhook's signature): only
+    // homeostat's trigger sources and in-process code may publish them
+    if (via !== undefined && isTargetedEventType(event.type) && via !== 'trigger' && via !== 'library') {
+      return {
+        problems: [
+          {
+            pointer: '/type',
+            message: `${event.type} events are published by homeostat's own triggers (schedule, file_change, webhook, plugins), not through ${via === 'http' ? 'POST /events' : `the ${via} path`}`,
+          },
+        ],
+      }
+    }
     const schemas = this.#o.schemas()
     if (!schemas.has(event.type)) {
-      if (this.#o.unknownTypes === 'reject') {
+      // a trigger's own events have no schema to register: unknown-type rejection is for the outside
+      if (this.#o.unknownTypes === 'reject' && via !== 'trigger') {
         return {
           event,
           schemaProblems: true,
@@ -132,7 +149,7 @@ export class EventIngest implements EventPublisher {
     const now = this.#o.now()
     return Promise.all(
       bodies.map(async (body): Promise<IngestResult> => {
-        const checked = this.#check(body)
+        const checked = this.#check(body, via)
         if (!checked.event) return { status: 'invalid', problems: checked.problems }
         const { event } = checked
         if (checked.schemaProblems) {

@@ -227,3 +227,40 @@ steps:
     }
   },
 )
+
+test(
+  'targeted events cannot be forged through POST /events (a webhook event would skip its signature check)',
+  { timeout: 30_000 },
+  async () => {
+    const project = triggerProject({
+      'hook.yaml': `id: hooked
+triggers:
+  - { type: webhook, path: deploy, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw }
+steps:
+  - { id: a, uses: data.set }
+`,
+    })
+    const { app, server } = await serveProject(project)
+    try {
+      for (const type of ['webhook.received', 'schedule.tick', 'file.changed', 'trigger.queue_message']) {
+        const res = await fetch(`${server.url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type, data: { workflow_id: 'hooked', trigger_id: '0', body: {} } }),
+        })
+        const problem = (await res.json()) as { errors?: Array<{ pointer: string; message: string }> }
+        assert.equal(res.status, 400, type)
+        assert.equal(problem.errors?.[0]?.pointer, '/type')
+        assert.match(
+          problem.errors![0]!.message,
+          /published by homeostat's own triggers .* not through POST \/events/,
+        )
+      }
+      await pause(100)
+      assert.equal((await runsOf(app, 'hooked')).length, 0)
+      assert.equal((await app.mesh.recentEvents({})).length, 0, 'nothing was stored')
+    } finally {
+      await server.stop()
+    }
+  },
+)

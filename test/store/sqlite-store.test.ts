@@ -30,7 +30,7 @@ test('a file made before migrations were keyed by (version, name) is upgraded in
     db
       .prepare('SELECT version, name FROM schema_migrations ORDER BY name')
       .all()
-      .map((r) => `${r.version} ${r.name}`),
+      .map((r) => `${Number(r.version)} ${String(r.name)}`),
     ['1 area a', '1 area b'],
   )
   const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'schema_migrations'").get()

@@ -170,7 +170,10 @@ export class WebhookTrigger {
     }
     const parsed = parseWebhookBody(request, this.#o.limits ?? { depth: 32, keys: 10_000 })
     if ('problem' in parsed) return problem(400, 'HS_ERR_WEBHOOK_BODY', parsed.problem)
-    const [result] = await this.#o.ingest.submit([this.#event(request, path, target, check, parsed)], 'trigger')
+    const [result] = await this.#o.ingest.submit(
+      [this.#event(request, path, target, check, parsed)],
+      'trigger',
+    )
     switch (result!.status) {
       case 'invalid':
         return problem(400, 'HS_ERR_EVENT_INVALID', 'the webhook does not make a valid event', {

@@ -71,4 +71,9 @@ async function main(argv: string[]): Promise<number> {
 
 // everything this process prints passes the open apps' secret redaction
 installOutputRedaction()
+// a reader that stops early (`homeostat events list --json | head`) is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok)
+  throw err
+})
 process.exitCode = await main(process.argv)

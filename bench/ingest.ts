@@ -3,14 +3,12 @@
  * acknowledgement. The server is a real `homeostat serve` child process (its own core); this process
  * is the load generator (node:http, 50 keep-alive connections). Prints one JSON line. Bounded: `events` requests, then it stops.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-
-const BIN = resolve(import.meta.dirname, '..', 'bin', 'homeostat.js')
+import { serveChild } from './serve-child.ts'
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -56,20 +54,7 @@ steps:
     join(dir, 'homeostat.yaml'),
     'store: data/store.db\nworkflows: [workflows]\nworker: { max_runs: 2000 }\n',
   )
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(out)
-      if (m) resolveUrl(m[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)))
-  })
-  // node:http with keep-alive: a lighter client than fetch, so the generator is not the bottleneck
+  const { child, url } = await serveChild(dir)
   const { port, hostname } = new URL(url)
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
   const post = (body: string): Promise<number> =>

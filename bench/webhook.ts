@@ -5,14 +5,12 @@
  * `homeostat serve` child process; this process signs (Standard Webhooks, a fresh webhook-id each)
  * and sends over node:http keep-alive. Sequential requests first, then concurrent ones. One JSON line.
  */
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { signStandard } from '../src/triggers/webhook-signature.ts'
-
-const BIN = resolve(import.meta.dirname, '..', 'bin', 'homeostat.js')
+import { serveChild } from './serve-child.ts'
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
@@ -45,19 +43,7 @@ output: "{{ steps.c.output }}"
     join(dir, 'homeostat.yaml'),
     'store: data/store.db\nworkflows: [workflows]\nworker: { max_runs: 2000 }\n',
   )
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /serving on (http:\/\/[\d.]+:\d+)/.exec(out)
-      if (m) resolveUrl(m[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)))
-  })
+  const { child, url } = await serveChild(dir)
   const { port, hostname } = new URL(url)
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
   let id = 0

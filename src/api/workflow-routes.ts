@@ -23,6 +23,8 @@ export interface WorkflowRouteDeps {
   catalogue?: () => ActionCatalogue
   /** Time zone of schedule triggers that name none (config `timezone`; default UTC). */
   timezone?: string
+  /** LLM token usage and cost of a run (`ai.*` steps), shown with the run. */
+  usage?: (runId: string) => unknown
 }
 
 /** Workflows, executions and registry control, as the source document's REST API names them. */
@@ -141,7 +143,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: WorkflowRoute
     const steps = await deps.store.listStepAttempts(id)
     const seq = (run.trigger as { eventSeq?: number }).eventSeq
     const routing = seq === undefined ? undefined : await deps.mesh.routingDecision(seq)
-    return { ...run, steps, routing }
+    return { ...run, steps, routing, ...(deps.usage ? { usage: deps.usage(id) } : {}) }
   })
 
   for (const action of ['cancel', 'retry', 'pause', 'resume'] as const) {

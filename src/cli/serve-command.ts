@@ -214,6 +214,7 @@ export async function startServer(
     chat: { chat: app.chat, bot },
     log: app.log,
     timezone: app.config.timezone,
+    usage: (runId) => app.usage.forRun(runId),
     hooks: (request) => webhooks.handle(request),
     // every response body passes the redactor: a secret's value never leaves in an answer
     redactText: (text) => app.redactor.redactText(text),

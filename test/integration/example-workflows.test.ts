@@ -36,7 +36,7 @@ http: { allow: [127.0.0.1] }
 ai:
   default: model
   providers:
-    model: { kind: ${kind}, url: ${llm.url}, model: test-model }
+    model: { kind: ${kind}, url: ${llm.url}, model: test-model, price: { input: 3, output: 15 } }
 worker: { poll: 50ms, grace: 1s }
 `,
   )
@@ -93,6 +93,18 @@ test(
         return list.length > 0 && list.every((r) => r.status === 'succeeded') ? list : undefined
       })
       assert.equal(runs.length, 1)
+      // the run's token usage and cost are recorded and shown with it
+      const shown = (await (await fetch(`${server.url}/api/executions/${runs[0]!.id}`)).json()) as {
+        usage?: { totals: { calls: number; inputTokens: number; outputTokens: number; costUsd: number } }
+      }
+      assert.equal(shown.usage?.totals.calls, 1)
+      assert.ok(shown.usage.totals.inputTokens > 10 && shown.usage.totals.outputTokens > 0)
+      assert.ok(
+        Math.abs(
+          shown.usage.totals.costUsd -
+            (shown.usage.totals.inputTokens * 3 + shown.usage.totals.outputTokens * 15) / 1e6,
+        ) < 1e-9,
+      )
     } finally {
       await server.stop()
       await app.close()

@@ -186,6 +186,26 @@ test('a secret from the secret store: `homeostat secrets set` rotates it without
   assert.equal((await app.store.listRuns({ workflowId: 'stored', limit: 10 })).length, 2)
 })
 
+test('a webhook.received event posted to /events is refused: the signature check cannot be skipped', async () => {
+  const runs = (await app.store.listRuns({ workflowId: 'deploy', limit: 100 })).length
+  const res = await fetch(`${server.url}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      type: 'webhook.received',
+      data: {
+        workflow_id: 'deploy',
+        trigger_id: 'release',
+        body: { service: 'forged' },
+        query: {},
+        headers: {},
+      },
+    }),
+  })
+  assert.equal(res.status, 400)
+  assert.equal((await app.store.listRuns({ workflowId: 'deploy', limit: 100 })).length, runs)
+})
+
 test('a body over ingest.max_body is refused with 413 before anything is verified or stored', async () => {
   const body = 'x'.repeat(app.config.ingest.maxBody + 1)
   const res = await send(server.url, 'deploy', { body, headers: signed(body) })

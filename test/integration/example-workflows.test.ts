@@ -156,7 +156,10 @@ test(
         readFileSync(join(dir, 'README.md'), 'utf8'),
         '# demo\n\nRetry policies are parsed from YAML (see `retry:`).\n',
       )
-      assert.equal(git(dir, 'log', '-1', '--format=%s').trim(), 'docs: automated documentation update')
+      assert.equal(
+        git(dir, 'log', '-1', '--format=%s %an <%ae>').trim(),
+        'docs: automated documentation update homeostat <homeostat@localhost>',
+      )
       assert.equal(git(dir, 'status', '--porcelain').trim(), '')
       // the model saw the day's commits
       assert.match(JSON.stringify(llm.requests.at(-1)!.body), /feat: add the parser for retry policies/)

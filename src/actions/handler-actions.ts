@@ -1,15 +1,6 @@
 import type { ActionDefinition } from '../core/action.ts'
-import { parseDuration } from '../core/duration.ts'
-import { NonRetryableError } from '../core/errors.ts'
+import { DURATION_SCHEMA, durationMs } from './duration-param.ts'
 import type { HandlerInvoker } from '../core/handler-port.ts'
-
-const DURATION = {
-  description: 'Duration: `250ms`, `4s`, `5m`, `1h`, or milliseconds',
-  oneOf: [
-    { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' },
-    { type: 'number', minimum: 0 },
-  ],
-}
 
 export interface HandlerCallParams {
   /** `handler.method`, e.g. `avn_core.escalate_healing`. */
@@ -38,7 +29,7 @@ export function handlerActions(invoker: HandlerInvoker): ActionDefinition[] {
           description: '`handler.method`, e.g. avn_core.escalate_healing',
         },
         args: { type: 'object', additionalProperties: true, description: "The method's argument object" },
-        timeout: DURATION,
+        timeout: DURATION_SCHEMA,
       },
       required: ['target'],
       additionalProperties: false,
@@ -54,12 +45,7 @@ export function handlerActions(invoker: HandlerInvoker): ActionDefinition[] {
       }
     },
     execute: async (params, ctx) => {
-      let timeoutMs: number | undefined
-      if (params.timeout !== undefined) {
-        timeoutMs = parseDuration(params.timeout)
-        if (timeoutMs === undefined)
-          throw new NonRetryableError(`timeout: not a duration: ${JSON.stringify(params.timeout)}`)
-      }
+      const timeoutMs = durationMs(params.timeout, 'timeout', undefined)
       const result = await invoker.call(params.target, params.args ?? {}, {
         signal: ctx.signal,
         idempotencyKey: ctx.idempotencyKey,

@@ -1,5 +1,6 @@
 import type { ActionDefinition, ActionPlan } from '../core/action.ts'
-import { formatDuration, parseDuration } from '../core/duration.ts'
+import { formatDuration } from '../core/duration.ts'
+import { DURATION_SCHEMA, durationMs } from './duration-param.ts'
 import type { ActionServices } from './action-services.ts'
 import { CodedError, CodedNonRetryableError } from './fs/action-errors.ts'
 import { asAction } from './fs/file-schemas.ts'
@@ -23,13 +24,6 @@ interface ExecParams {
   ok_exit_codes?: number[]
 }
 
-const DURATION = {
-  oneOf: [
-    { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' },
-    { type: 'number', minimum: 1 },
-  ],
-} as const
-
 export interface ExecOutput {
   command: string
   args: string[]
@@ -45,13 +39,6 @@ export interface ExecOutput {
 
 function refuse(message: string): CodedNonRetryableError {
   return new CodedNonRetryableError('HS_ERR_ACTION_PARAMS', `shell.exec: ${message}`)
-}
-
-function duration(value: string | number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const ms = parseDuration(value)
-  if (ms === undefined || ms <= 0) throw refuse(`${name}: not a positive duration: ${JSON.stringify(value)}`)
-  return ms
 }
 
 /** A failed run's message: what ran, where, how it ended, and the end of its stderr. */
@@ -98,8 +85,8 @@ export function shellActions(services: ActionServices): ActionDefinition[] {
         throw refuse(`env ${name} must be a string without NUL bytes`)
       env[name] = value
     }
-    const timeoutMs = duration(params.timeout, 'timeout', services.shell.timeoutMs)
-    const killGraceMs = duration(params.kill_grace, 'kill_grace', DEFAULT_KILL_GRACE_MS)
+    const timeoutMs = durationMs(params.timeout, 'shell.exec: timeout', services.shell.timeoutMs)
+    const killGraceMs = durationMs(params.kill_grace, 'shell.exec: kill_grace', DEFAULT_KILL_GRACE_MS)
     return { command, args, cwd, env, timeoutMs, killGraceMs }
   }
 
@@ -142,11 +129,11 @@ export function shellActions(services: ActionServices): ActionDefinition[] {
           description: "Text written to the program's standard input (default: empty input).",
         },
         timeout: {
-          ...DURATION,
+          ...DURATION_SCHEMA,
           description: 'Stop the program after this long (`30s`, `5m`, or ms). Default: shell.timeout (60s).',
         },
         kill_grace: {
-          ...DURATION,
+          ...DURATION_SCHEMA,
           description: 'Time between SIGTERM and SIGKILL when stopping the program. Default 2s.',
         },
         allow_failure: {

@@ -1,20 +1,5 @@
 import type { ActionDefinition } from '../core/action.ts'
-import { parseDuration } from '../core/duration.ts'
-import { NonRetryableError } from '../core/errors.ts'
-
-const DURATION = {
-  description: 'Duration: `250ms`, `4s`, `5m`, `1h`, or milliseconds',
-  oneOf: [
-    { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' },
-    { type: 'number', minimum: 0 },
-  ],
-}
-
-function durationParam(value: string | number, name: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new NonRetryableError(`${name}: not a duration: ${JSON.stringify(value)}`)
-  return ms
-}
+import { DURATION_SCHEMA, durationMs } from './duration-param.ts'
 
 /** `wait.sleep`: waits for a duration; aborted by step timeout, cancellation and shutdown. */
 export const waitSleep: ActionDefinition<{ duration: string | number }, { sleptMs: number }> = {
@@ -22,14 +7,14 @@ export const waitSleep: ActionDefinition<{ duration: string | number }, { sleptM
   description: 'Waits for a duration before the next step.',
   params: {
     type: 'object',
-    properties: { duration: DURATION },
+    properties: { duration: DURATION_SCHEMA },
     required: ['duration'],
     additionalProperties: false,
   },
   output: { type: 'object', properties: { sleptMs: { type: 'number' } } },
   sideEffects: false,
   execute: (params, ctx) => {
-    const ms = durationParam(params.duration, 'duration')
+    const ms = durationMs(params.duration, 'duration', 0, { allowZero: true })
     return new Promise((resolve, reject) => {
       if (ctx.signal.aborted) return reject(ctx.signal.reason as Error)
       const timer = setTimeout(() => {
@@ -63,7 +48,7 @@ export const waitSignal: ActionDefinition<
     type: 'object',
     properties: {
       name: { type: 'string', minLength: 1, description: 'Signal name to wait for' },
-      timeout: DURATION,
+      timeout: DURATION_SCHEMA,
       on_timeout: { enum: ['fail', 'succeed'], default: 'fail' },
     },
     required: ['name'],
@@ -73,7 +58,7 @@ export const waitSignal: ActionDefinition<
   execute: (params, ctx) =>
     ctx.suspend({
       signal: params.name,
-      timeoutMs: params.timeout === undefined ? undefined : durationParam(params.timeout, 'timeout'),
+      timeoutMs: durationMs(params.timeout, 'timeout', undefined),
       onTimeout: params.on_timeout ?? 'fail',
     }),
 }

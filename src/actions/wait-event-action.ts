@@ -1,5 +1,5 @@
 import type { ActionDefinition } from '../core/action.ts'
-import { parseDuration } from '../core/duration.ts'
+import { DURATION_SCHEMA, durationMs } from './duration-param.ts'
 import { NonRetryableError } from '../core/errors.ts'
 
 /** What `wait.event` needs from the mesh: a durable wait, indexed for the ingest (mesh/event-waits.ts). */
@@ -23,14 +23,6 @@ export interface WaitEventParams {
   match?: Record<string, unknown>
   timeout?: string | number
   on_timeout?: 'fail' | 'succeed'
-}
-
-const DURATION = {
-  description: 'Duration: `250ms`, `4s`, `5m`, `1h`, or milliseconds',
-  oneOf: [
-    { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' },
-    { type: 'number', minimum: 0 },
-  ],
 }
 
 /**
@@ -62,7 +54,7 @@ export function waitEventAction(waits: EventWaitRegistry | undefined): ActionDef
           type: 'object',
           description: 'Field equalities the event data must have, e.g. {request_id: "{{ run.id }}"}',
         },
-        timeout: { ...DURATION, description: 'Give up after this long (default: wait forever)' },
+        timeout: { ...DURATION_SCHEMA, description: 'Give up after this long (default: wait forever)' },
         on_timeout: {
           enum: ['fail', 'succeed'],
           default: 'fail',
@@ -82,9 +74,7 @@ export function waitEventAction(waits: EventWaitRegistry | undefined): ActionDef
         throw new NonRetryableError(
           'wait.event needs the event mesh (run it under `homeostat serve` or `worker`)',
         )
-      const timeoutMs = params.timeout === undefined ? undefined : parseDuration(params.timeout)
-      if (params.timeout !== undefined && timeoutMs === undefined)
-        throw new NonRetryableError(`timeout: not a duration: ${JSON.stringify(params.timeout)}`)
+      const timeoutMs = durationMs(params.timeout, 'timeout', undefined)
       const signal = `wait.event:${ctx.step.id}:${ctx.step.iteration}`
       try {
         await waits.register({

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path'
-import { parseDuration } from '../../core/duration.ts'
+import { durationMs } from '../duration-param.ts'
 import type { ActionServices } from '../action-services.ts'
 import { CodedError, CodedNonRetryableError } from './action-errors.ts'
 import { checkIdentity, checkRemote, checkRepoPath } from './git-args.ts'
@@ -186,15 +186,7 @@ export class GitRunner {
 
 /** A `timeout` parameter in milliseconds (undefined: the runner's default). */
 export function timeoutOf(action: string, value: string | number | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDuration(value)
-  if (ms === undefined || ms <= 0) {
-    throw new CodedNonRetryableError(
-      'HS_ERR_ACTION_PARAMS',
-      `${action}: timeout: not a positive duration: ${JSON.stringify(value)}`,
-    )
-  }
-  return ms
+  return durationMs(value, `${action}: timeout`, undefined)
 }
 
 /** The current branch, or null when HEAD is detached. */

@@ -1,3 +1,4 @@
+import { DURATION_SCHEMA } from '../duration-param.ts'
 /** JSON Schema fragments shared by the git actions. */
 
 export const REPO_PARAM = {
@@ -30,10 +31,7 @@ export const BRANCH_PARAM = {
 } as const
 
 export const TIMEOUT_PARAM = {
-  oneOf: [
-    { type: 'string', pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*)+$|^\\d+$' },
-    { type: 'number', minimum: 1 },
-  ],
+  ...DURATION_SCHEMA,
   description: 'Stop git after this long (`2m`, or ms). Default: shell.timeout.',
 } as const
 

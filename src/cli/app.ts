@@ -103,7 +103,7 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       plugins: pluginHandlers(pluginsOf(actions)),
     }))
   const ingest = (): Promise<EventIngest> => (eventIngest ??= buildIngest())
-  const catalogue = await actionCatalogue(
+  const actions = await actionCatalogue(
     config,
     {
       call: async (target, args, options) => (await handlers()).call(target, args, options),
@@ -124,7 +124,6 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       waits: { register: async (wait) => (await eventWaits()).register(wait) },
     },
   )
-  const actions = catalogue
   // what runs see of the secret store: `{{ secrets.NAME }}` in `with`, and redaction of their records
   const runSecrets = {
     get: (name: string) => secrets.store.get(name),

@@ -10,17 +10,19 @@ export interface CliResult {
   stderr: string
 }
 
-/** Starts the real CLI (`bin/homeostat.js`) on this Node, as a user would. */
+/** Starts the real CLI (`bin/homeostat.js`) on this Node, as a user would; `stdin` is piped in when given. */
 export function startCli(
   args: string[],
   cwd: string,
   env: Record<string, string> = {},
+  stdin?: string,
 ): { child: ChildProcess; result: Promise<CliResult>; stdout: () => string } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
     env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
+  if (stdin !== undefined) child.stdin!.end(stdin)
   let stdout = ''
   let stderr = ''
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -31,8 +33,13 @@ export function startCli(
   return { child, result, stdout: () => stdout }
 }
 
-export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  return startCli(args, cwd, env).result
+export function runCli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  stdin?: string,
+): Promise<CliResult> {
+  return startCli(args, cwd, env, stdin).result
 }
 
 /** Polls `check` until it returns true (or fails after `ms`). */

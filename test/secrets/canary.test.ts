@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
@@ -177,23 +176,6 @@ steps:
   return dir
 }
 
-/** The CLI with text on standard input (the way `secrets set` is meant to be fed). */
-function cliWithStdin(args: string[], cwd: string, input: string): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  child.stdin.end(input)
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  )
-}
-
 async function cli(args: string[], cwd: string, what = args.join(' ')): Promise<CliResult> {
   const r = await runCli(args, cwd)
   observed.push({ what: `${what} (stdout)`, text: r.stdout }, { what: `${what} (stderr)`, text: r.stderr })
@@ -237,7 +219,7 @@ test(
       } else if (i === 15) {
         r = await runCli(['secrets', 'set', names[i]!, '--value', secret(i)], dir)
         assert.match(r.stderr, /--value leaves the secret in your shell history/)
-      } else r = await cliWithStdin(['secrets', 'set', names[i]!], dir, `${secret(i)}\n`)
+      } else r = await runCli(['secrets', 'set', names[i]!], dir, {}, `${secret(i)}\n`)
       assert.equal(r.code, 0, r.stderr)
       seen(`secrets set ${names[i]}`, r)
     }

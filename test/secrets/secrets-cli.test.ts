@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -25,22 +24,6 @@ steps:
   return dir
 }
 
-function withStdin(args: string[], cwd: string, input: string): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, NO_COLOR: '1' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-  child.stdin.end(input)
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  )
-}
-
 async function stored(dir: string, name: string): Promise<string | undefined> {
   const app = await openApp(resolveConfig({ config: join(dir, 'homeostat.yaml') }, {}, dir))
   try {
@@ -55,7 +38,7 @@ test(
   { timeout: 120_000 },
   async () => {
     const dir = project()
-    const piped = await withStdin(['secrets', 'set', 'FROM_STDIN', '--json'], dir, 'piped value 1\n')
+    const piped = await runCli(['secrets', 'set', 'FROM_STDIN', '--json'], dir, {}, 'piped value 1\n')
     assert.equal(piped.code, 0, piped.stderr)
     assert.deepEqual(Object.keys(JSON.parse(piped.stdout) as object).sort(), ['created', 'name', 'updatedAt'])
     assert.equal((JSON.parse(piped.stdout) as { created: boolean }).created, true)
@@ -117,7 +100,7 @@ test(
       (JSON.parse(badName.stdout) as { error: { code: string } }).error.code,
       'HS_ERR_SECRET_INVALID',
     )
-    const short = await withStdin(['secrets', 'set', 'SHORT'], dir, 'abc\n')
+    const short = await runCli(['secrets', 'set', 'SHORT'], dir, {}, 'abc\n')
     assert.equal(short.code, 2)
     assert.match(short.stderr, /the value must be 4 to 65536 characters/)
     const both = await runCli(['secrets', 'set', 'BOTH', '--value', 'xxxxxx', '--from-file', 'f'], dir)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { openApp } from '../../src/cli/app.ts'
 import { resolveConfig } from '../../src/cli/config.ts'
-import { BIN, runCli, startCli, until, type CliResult } from '../helpers/cli.ts'
+import { runCli, startCli, until, type CliResult } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 /**

@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import { buildApp } from '../../src/api/server.ts'
 import { openApp } from '../../src/cli/app.ts'
 import { resolveConfig } from '../../src/cli/config.ts'
-import { BIN, runCli, type CliResult } from '../helpers/cli.ts'
+import { runCli } from '../helpers/cli.ts'
 import { tempDir } from '../helpers/tmp.ts'
 
 function project(): string {

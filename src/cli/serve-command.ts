@@ -92,7 +92,10 @@ export async function wireEngine(app: App, engine: Engine): Promise<void> {
         break
       case 'step.started': {
         const target = (e.input as { target?: unknown } | undefined)?.target
-        started.set(`${e.runId}:${e.stepId}`, { at: now, ...(typeof target === 'string' ? { target } : {}) })
+        started.set(`${e.runId}:${e.stepId}`, {
+          at: e.startedAt,
+          ...(typeof target === 'string' ? { target } : {}),
+        })
         break
       }
       case 'step.completed':
@@ -192,6 +195,8 @@ export async function startServer(
       e.type !== 'workflow.timed_out'
     )
       return
+    // only runs started from a chat session are answered there (no store read for the others)
+    if (e.triggerType !== 'chat') return
     bot
       .announceOutcome(e.runId)
       .catch((err: unknown) =>

@@ -11,6 +11,8 @@ export type EngineEvent =
       runId: string
       workflowId: string
       status: string
+      /** How the run was started (`event`, `manual`, `chat`, ...): its `trigger.type`. */
+      triggerType: string
       output?: unknown
       error?: ErrorRecord
       durationMs: number
@@ -26,6 +28,8 @@ export type EngineEvent =
       iteration: number
       attempt: number
       input: unknown
+      /** When the attempt began (epoch ms); a read-only step's start is reported once durable, later. */
+      startedAt: number
     }
   | {
       type: 'step.completed'

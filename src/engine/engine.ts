@@ -274,6 +274,7 @@ export class Engine implements RunHandoff {
         runId: run.id,
         workflowId: run.workflowId,
         status: 'failed',
+        triggerType: run.trigger.type,
         error,
         durationMs: 0,
       })

@@ -393,7 +393,11 @@ export class RunExecution {
   // ------------------------------------------------------------------ one step
 
   async #runStep(step: StepPlan): Promise<void> {
-    await this.#engine.commits.barrier()
+    // No barrier here. A side-effecting step acts only after its `running` row is committed, and
+    // that commit carries every result queued before it (its dependencies' included). A read-only
+    // step may run ahead of durability: if the process dies before its row and its dependencies'
+    // rows are committed, nothing outside saw any of it and the run resumes from its last durable
+    // state. So a chain of read-only steps and the run's end are written in one transaction.
     if (this.#closed) return
     let result:
       | { ok: true; output: unknown }
@@ -601,14 +605,23 @@ export class RunExecution {
           () => this.#inflight.get(key) === running,
         )
       if (this.#closed) return { stopped: true }
-      this.#engine.emit({
-        type: 'step.started',
+      const startedEvent = {
+        type: 'step.started' as const,
         runId: this.run.id,
         stepId: step.id,
         iteration,
         attempt,
         input,
-      })
+        startedAt,
+      }
+      // a read-only step may start before what it read is durable (see #runStep): it is reported
+      // once that is, so observers see every step start after the completions it depends on
+      if (action.sideEffects) this.#engine.emit(startedEvent)
+      else
+        void this.#engine.commits.barrier().then(
+          () => this.#engine.emit(startedEvent),
+          () => undefined,
+        )
 
       this.#inflight.set(key, running)
       let outcome = await this.#invoke(
@@ -663,8 +676,8 @@ export class RunExecution {
         const detail = outcome.logs.length > 0 ? { logs: outcome.logs } : undefined
         // what later steps see is what is recorded: a crash-recovered run sees the same
         const output = this.#redact(outcome.value)
-        // queued, not awaited: dependents start behind the commit barrier, and a run that ends here
-        // writes this row and its completion in the same transaction
+        // queued, not awaited: a side-effecting dependent commits it with its own start, and a run
+        // that ends here writes this row and its completion in the same transaction
         this.#engine.commits.add({
           op: 'attempt',
           row: { ...running, status: 'succeeded', output, detail, ...timing },
@@ -957,6 +970,7 @@ export class RunExecution {
         runId: this.run.id,
         workflowId: this.plan.id,
         status,
+        triggerType: this.run.trigger.type,
         output,
         error: errorRecord,
         durationMs: now - started,

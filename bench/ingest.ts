@@ -1,13 +1,13 @@
 /**
  * `ingest`: HTTP events → one 3-step workflow run each, 50 concurrent connections, durable
  * acknowledgement. The server is a real `homeostat serve` child process (its own core); this process
- * is the load generator (node:http, 50 keep-alive connections). Prints one JSON line. Bounded: `events` requests, then it stops.
+ * is the load generator (`closedLoop`: 50 keep-alive raw sockets, one request in flight on each). Prints one JSON line. Bounded: `events` requests, then it stops.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import { closedLoop } from './http-load.ts'
 import { serveChild } from './serve-child.ts'
 
 function percentile(values: number[], p: number): number {
@@ -56,58 +56,28 @@ steps:
   )
   const { child, url } = await serveChild(dir)
   const { port, hostname } = new URL(url)
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
-  const post = (body: string): Promise<number> =>
-    new Promise((resolvePost, reject) => {
-      const req = http.request(
-        {
-          host: hostname,
-          port,
-          path: '/events',
-          method: 'POST',
-          agent,
-          headers: {
-            'content-type': 'application/cloudevents+json',
-            'content-length': Buffer.byteLength(body),
-          },
-        },
-        (res) => {
-          res.resume()
-          res.on('end', () => resolvePost(res.statusCode ?? 0))
-        },
-      )
-      req.on('error', reject)
-      req.end(body)
-    })
-  const latencies: number[] = []
   const pid = child.pid!
-  let next = 0
-  let end = 0
-  let failed = 0
-  const send = async (): Promise<void> => {
-    for (;;) {
-      const n = next++
-      if (n >= end) return
-      const t0 = performance.now()
-      const status = await post(
+  const load = (from: number, to: number) =>
+    closedLoop({
+      host: hostname,
+      port: Number(port),
+      path: '/events',
+      connections,
+      from,
+      to,
+      contentType: 'application/cloudevents+json',
+      body: (n) =>
         `{"specversion":"1.0","id":"e${n}","source":"/bench","type":"load.tick","data":{"n":${n}}}`,
-      )
-      if (status === 202) latencies.push(performance.now() - t0)
-      else failed++
-    }
-  }
+    })
   // warm-up (ids 0..1999), then the measured burst (distinct ids: no duplicates)
   const warm = 2000
-  end = warm
-  await Promise.all(Array.from({ length: connections }, () => send()))
-  latencies.length = 0
-  next = warm
-  end = warm + events
+  await load(0, warm)
   const cpu0 = processCpu(pid)
   const t0 = performance.now()
-  await Promise.all(Array.from({ length: connections }, () => send()))
-  const seconds = (performance.now() - t0) / 1000
+  const burst = await load(warm, warm + events)
   const cpu1 = processCpu(pid)
+  const { latencies, seconds } = burst
+  const failed = Object.values(burst.otherStatuses).reduce((a, b) => a + b, 0)
   // the runs those events started: wait for them to finish, then count from the store
   const db = new DatabaseSync(join(dir, 'data', 'store.db'), { readOnly: true })
   const runsDone = (): number =>
@@ -124,7 +94,6 @@ steps:
   const runsSeconds = (performance.now() - t0) / 1000
   const succeeded = runsDone()
   db.close()
-  agent.destroy()
   child.kill('SIGTERM')
   await new Promise((r) => child.once('exit', r))
   rmSync(dir, { recursive: true, force: true })
@@ -144,6 +113,10 @@ steps:
     // CPU the server spent per acknowledged event during the burst (steadier than rates on a shared host)
     server_cpu_us_per_event: Math.round((cpu1.total - cpu0.total) / latencies.length),
     server_main_thread_cpu_us_per_event: Math.round((cpu1.main - cpu0.main) / latencies.length),
+    // the load generator shares the two cores: its own cost per request
+    generator_cpu_us_per_event: Math.round(burst.cpuUs / (latencies.length + failed)),
+    ack_p90_ms: Number(percentile(latencies, 90).toFixed(2)),
+    ack_max_ms: Number(percentile(latencies, 100).toFixed(2)),
     cores: availableParallelism(),
   }
 }

@@ -11,7 +11,7 @@ import type {
 } from '../../core/mesh-port.ts'
 import type { SqliteDb, SqliteStatement, SqlValue } from './sqlite-driver.ts'
 import { runInserter } from './run-rows.ts'
-import { immediateTransaction, StatementCache } from './sqlite-statements.ts'
+import { immediateTransaction, StatementCache, turnTransaction } from './sqlite-statements.ts'
 
 type Row = Record<string, SqlValue>
 
@@ -80,7 +80,8 @@ export class SqliteMeshStore implements MeshStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     const existing = this.#q('SELECT seq FROM events WHERE source = ? AND id = ?')
-    return this.#tx(() => {
+    // in the turn's shared transaction, with the engine's group commit of the same turn
+    return turnTransaction(this.#db).run(() => {
       let seq = Number(this.#q('SELECT COALESCE(MAX(seq), 0) AS s FROM events').get()!.s)
       return events.map(({ event, receivedAt, via }) => {
         const dup = existing.get(event.source, event.id)

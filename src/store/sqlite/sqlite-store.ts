@@ -18,7 +18,7 @@ import type {
 import type { WorkflowDoc } from '../../core/workflow.ts'
 import { applyMigrations, MIGRATIONS } from './migrations.ts'
 import { runInserter } from './run-rows.ts'
-import { immediateTransaction, StatementCache } from './sqlite-statements.ts'
+import { immediateTransaction, StatementCache, turnTransaction } from './sqlite-statements.ts'
 import {
   openSqlite,
   type Durability,
@@ -438,7 +438,8 @@ export class SqliteStore implements Store {
     const runIds = new Set<string>()
     for (const op of ops)
       if (op.op !== 'signal_consumed') runIds.add(op.op === 'attempt' ? op.row.runId : op.runId)
-    return this.#tx(() => {
+    // in the turn's shared transaction, with the ingest's event batch of the same turn
+    return turnTransaction(this.#db).run(() => {
       const held = new Set<string>()
       for (const [runId] of this.#arrays(
         'SELECT run_id FROM run_queue WHERE lease_owner = ? AND run_id IN (SELECT value FROM json_each(?))',

@@ -23,6 +23,8 @@ export interface LoadOptions {
 export interface LoadResult {
   /** Acknowledgement time of every request answered `expectStatus`, in ms. */
   latencies: number[]
+  /** When each of `latencies` was sent, in ms since the burst began (same order). */
+  sentAt: number[]
   /** Count of responses per other status. */
   otherStatuses: Record<number, number>
   seconds: number
@@ -33,6 +35,7 @@ export interface LoadResult {
 /** Runs the burst; resolves when every request has been answered (rejects on a socket error). */
 export async function closedLoop(options: LoadOptions, expectStatus = 202): Promise<LoadResult> {
   const latencies: number[] = []
+  const sentTimes: number[] = []
   const otherStatuses: Record<number, number> = {}
   let next = options.from
   const head = `POST ${options.path} HTTP/1.1\r\nhost: ${options.host}:${options.port}\r\ncontent-type: ${options.contentType}\r\ncontent-length: `
@@ -70,8 +73,10 @@ export async function closedLoop(options: LoadOptions, expectStatus = 202): Prom
         const total = end + 4 + (length ? Number(length[1]) : 0)
         if (pending.length < total) return
         const status = Number(headers.slice(9, 12))
-        if (status === expectStatus) latencies.push(performance.now() - sentAt)
-        else otherStatuses[status] = (otherStatuses[status] ?? 0) + 1
+        if (status === expectStatus) {
+          latencies.push(performance.now() - sentAt)
+          sentTimes.push(sentAt - t0)
+        } else otherStatuses[status] = (otherStatuses[status] ?? 0) + 1
         pending = pending.subarray(total)
         sendNext()
       })
@@ -80,6 +85,7 @@ export async function closedLoop(options: LoadOptions, expectStatus = 202): Prom
   const cpu = process.cpuUsage(cpu0)
   return {
     latencies,
+    sentAt: sentTimes,
     otherStatuses,
     seconds: (performance.now() - t0) / 1000,
     cpuUs: cpu.user + cpu.system,

@@ -77,6 +77,11 @@ steps:
   const burst = await load(warm, warm + events)
   const cpu1 = processCpu(pid)
   const { latencies, seconds } = burst
+  if (process.env.INGEST_TRACE)
+    writeFileSync(
+      process.env.INGEST_TRACE,
+      burst.sentAt.map((t, i) => `${t.toFixed(2)} ${latencies[i]!.toFixed(2)}`).join('\n'),
+    )
   const failed = Object.values(burst.otherStatuses).reduce((a, b) => a + b, 0)
   // the runs those events started: wait for them to finish, then count from the store
   const db = new DatabaseSync(join(dir, 'data', 'store.db'), { readOnly: true })

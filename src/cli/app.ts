@@ -179,6 +179,8 @@ export async function openApp(config: Config, options: OpenAppOptions = {}): Pro
       waits: await eventWaits(),
       onSignals: (signals) => engines.forEach((e) => e.delivered(signals)),
       audit: (record) => auditSink.write(record),
+      // each batch joins the store's write turn: one transaction with the engine's group commit
+      ...(store.schedule ? { schedule: (flush: () => void) => store.schedule!(flush) } : {}),
     })
   }
   let waitIndex: Promise<EventWaits> | undefined

@@ -226,6 +226,13 @@ export interface Store {
   /** Releases every lease of `owner` (graceful shutdown): its runs are claimable again at once. */
   releaseOwner(owner: string): Promise<void>
   commitProgress(owner: string, ops: readonly ProgressOp[]): Promise<CommitResult>
+  /**
+   * Optional: calls `flush` once at the start of the store's next write turn; the writes `flush`
+   * starts synchronously (`commitProgress`, `appendEvents`) share that turn's transaction. The
+   * engine's group commit and the ingest schedule through it when the store has it, so one
+   * transaction per event-loop turn carries both (SQLite: `TurnTransaction`).
+   */
+  schedule?(flush: () => void): void
   /** Pending cancel/pause requests for runs this owner holds. */
   pendingControls(owner: string): Promise<Array<{ runId: string; control: 'cancel' | 'pause' }>>
   /** A cheap token that changes when another connection wrote to the store (skip polls when unchanged). */

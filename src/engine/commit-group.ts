@@ -3,7 +3,7 @@ import type { ProgressOp, Store } from '../core/store-port.ts'
 /**
  * Group commit: every durable change the engine makes goes through here. Changes produced during one
  * turn of the event loop, by every run in flight, are written in one transaction at the next
- * `setImmediate`; each caller's promise resolves once its change is committed, so a run never acts on
+ * `setImmediate` (or the store's next write turn, see `Store.schedule`); each caller's promise resolves once its change is committed, so a run never acts on
  * a change that is not yet durable. A lone run pays one commit per step; many concurrent runs share one.
  */
 export class CommitGroup {
@@ -13,6 +13,10 @@ export class CommitGroup {
   #ops: ProgressOp[] = []
   #lazy: Array<{ op: ProgressOp; stillWanted: () => boolean }> = []
   #waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
+  /** Callbacks to run once the next write (which carries everything queued now) is committed. */
+  #after: Array<() => void> = []
+  /** The callbacks of the write in progress, while one is. */
+  #afterInFlight: Array<() => void> | undefined
   #scheduled = false
   #flushing: Promise<void> | undefined
   /** Number of transactions written and changes in them, for benchmarks and metrics. */
@@ -57,6 +61,20 @@ export class CommitGroup {
     return this.commit()
   }
 
+  /**
+   * Calls `fn` once every change queued so far (and any write in progress) is committed: at once when
+   * nothing is pending. Callbacks run in the order they were given, right after their write commits,
+   * and are dropped if it fails. The engine reports step events through it: the same guarantee as
+   * `barrier()`, without a promise per event.
+   */
+  afterCommit(fn: () => void): void {
+    if (this.#ops.length > 0 || this.#lazy.length > 0 || this.#waiters.length > 0) {
+      this.#after.push(fn)
+      this.#schedule()
+    } else if (this.#afterInFlight) this.#afterInFlight.push(fn)
+    else fn()
+  }
+
   /** Writes everything queued so far; resolves when the store has it. */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing
@@ -67,7 +85,9 @@ export class CommitGroup {
   #schedule(): void {
     if (this.#scheduled) return
     this.#scheduled = true
-    setImmediate(() => {
+    // the store's write turn when it has one (shared with the ingest), else the next setImmediate
+    const next = this.#store.schedule ? (fn: () => void) => this.#store.schedule!(fn) : setImmediate
+    next(() => {
       this.#scheduled = false
       if (this.#flushing) {
         // a write is in progress: go again right after it
@@ -88,14 +108,20 @@ export class CommitGroup {
     }
     this.#ops = []
     this.#waiters = []
+    const after = this.#after
+    this.#after = []
+    this.#afterInFlight = after
     const run = async (): Promise<void> => {
       try {
         const result = await this.#store.commitProgress(this.#owner, ops)
         this.commits++
         this.opsWritten += ops.length
         if (result.lostRuns.length > 0) this.#onLost(result.lostRuns)
+        this.#afterInFlight = undefined
         for (const w of waiters) w.resolve()
+        for (const fn of after) fn()
       } catch (err) {
+        this.#afterInFlight = undefined
         for (const w of waiters) w.reject(err)
       } finally {
         this.#flushing = undefined

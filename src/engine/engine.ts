@@ -69,6 +69,8 @@ export class Engine implements RunHandoff {
   #claiming = false
   #claimAgain = false
   #lastClaimEmpty = false
+  /** The last claim found fewer due runs than it asked for: nothing is due until someone wakes us. */
+  #drained = false
   #refillScheduled = false
   #pollTimer: NodeJS.Timeout | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
@@ -154,6 +156,9 @@ export class Engine implements RunHandoff {
    * one transaction per event-loop turn, rather than one claim transaction per finished run.
    */
   #refill(): void {
+    // a finished run makes nothing due: after a claim that emptied the queue, new work arrives
+    // through wake() (queued here, a signal, a release) or the poll
+    if (this.#drained) return
     const free = this.#maxActive - this.#active.size - this.#reserved
     if (this.#active.size > 0 && free < Math.min(this.#claimBatch, Math.ceil(this.#maxActive / 4))) return
     if (this.#refillScheduled) return
@@ -205,6 +210,7 @@ export class Engine implements RunHandoff {
 
   /** New work may be due (enqueued in this process, a signal, a resume): claim now. */
   wake(): void {
+    this.#drained = false
     if (!this.#started || this.#stopping) return
     if (this.#claiming) {
       this.#claimAgain = true
@@ -229,6 +235,7 @@ export class Engine implements RunHandoff {
           this.#only,
         )
         this.#lastClaimEmpty = claimed.length === 0
+        this.#drained = claimed.length < want
         for (const c of claimed) await this.#startRun(c)
         if (claimed.length === want) this.#claimAgain = true
       } while (this.#claimAgain)

@@ -1,10 +1,4 @@
-import {
-  isSuspension,
-  makeSuspension,
-  suspensionOf,
-  type ActionContext,
-  type SuspendRequest,
-} from '../core/action.ts'
+import { isSuspension, suspensionOf, type SuspendRequest } from '../core/action.ts'
 import {
   HsError,
   NonRetryableError,
@@ -19,11 +13,21 @@ import { backoffDelay, type StepPlan, type WorkflowPlan } from '../core/plan.ts'
 import { decide, defaultOutput, runOutcome, SETTLED, type StepState } from '../core/run-state.ts'
 import type { ClaimedRun, ProgressOp, RunRecord, RunSignal, StepAttemptRecord } from '../core/store-port.ts'
 import type { EngineContext } from './engine-context.ts'
+import { StepContext, type StepContextHost } from './step-context.ts'
 
 /** Interruptions (process died mid-attempt) tolerated per step before it fails. */
 export const MAX_INTERRUPTIONS = 5
 
 type StepCtx = { status: string; output?: unknown; error?: ErrorRecord; attempts: number }
+type Outcome = { ok: true; value: unknown; logs: string[] } | { ok: false; error: unknown; logs: string[] }
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
 type Waiting = { request: SuspendRequest; attempt: StepAttemptRecord; until?: number }
 type Stop = 'cancel' | 'pause' | 'timeout' | 'shutdown' | 'lost'
 
@@ -428,10 +432,7 @@ export class RunExecution {
         action: step.uses,
       }
       // reported once durable
-      void this.#engine.commits.barrier().then(
-        () => this.#engine.emit(event),
-        () => undefined,
-      )
+      this.#engine.commits.afterCommit(() => this.#engine.emit(event))
     } else {
       this.#settle(step, { status: 'failed', error: result.error, attempts })
       this.#engine.emit({
@@ -617,23 +618,11 @@ export class RunExecution {
       // a read-only step may start before what it read is durable (see #runStep): it is reported
       // once that is, so observers see every step start after the completions it depends on
       if (action.sideEffects) this.#engine.emit(startedEvent)
-      else
-        void this.#engine.commits.barrier().then(
-          () => this.#engine.emit(startedEvent),
-          () => undefined,
-        )
+      else this.#engine.commits.afterCommit(() => this.#engine.emit(startedEvent))
 
       this.#inflight.set(key, running)
-      let outcome = await this.#invoke(
-        step,
-        action,
-        params,
-        input,
-        dryRun,
-        attempt,
-        iteration,
-        idempotencyKey,
-      )
+      const invoked = this.#invoke(step, action, params, input, dryRun, attempt, iteration, idempotencyKey)
+      let outcome = invoked instanceof Promise ? await invoked : invoked
       this.#inflight.delete(key)
       if (this.#closed) return { stopped: true }
       const endedAt = this.#engine.clock.now()
@@ -767,7 +756,11 @@ export class RunExecution {
     })
   }
 
-  async #invoke(
+  /**
+   * Calls the action. Synchronous when the action answers synchronously and the step has no
+   * timeout (most `data.*` steps): no promise, closure or timer is made for it.
+   */
+  #invoke(
     step: StepPlan,
     action: NonNullable<ReturnType<EngineContext['actions']['get']>>,
     params: Record<string, unknown>,
@@ -776,67 +769,93 @@ export class RunExecution {
     attempt: number,
     iteration: number,
     idempotencyKey: string,
-  ): Promise<{ ok: true; value: unknown; logs: string[] } | { ok: false; error: unknown; logs: string[] }> {
-    const logs: string[] = []
+  ): Outcome | Promise<Outcome> {
     // a step without a timeout shares the run's signal; one with a timeout gets its own, chained to it
     const controller = step.timeoutMs === undefined ? undefined : new AbortController()
-    const runSignal = controller ? this.#runSignal() : undefined
-    const onRunAbort = (): void => controller?.abort(runSignal!.reason)
-    if (controller) runSignal!.addEventListener('abort', onRunAbort, { once: true })
-    let timer: NodeJS.Timeout | undefined
-    const sharedSignal = (): AbortSignal => this.#runSignal()
-    let logger: ActionContext['logger'] | undefined
-    const log = (level: string) => (raw: string, rawFields?: Record<string, unknown>) => {
-      // redacted before anything is kept or cut: a cut never leaves part of a value behind
-      const message = this.#redact(String(raw))
-      const fields = rawFields === undefined ? undefined : this.#redact(rawFields)
-      if (logs.length < 200)
-        logs.push(`${level}: ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`.slice(0, 2000))
-      this.#engine.log(level, message, { runId: this.run.id, stepId: step.id, ...fields })
-    }
-    // signal and logger are built only if the action reads them (most trivial actions do not)
-    const ctx: ActionContext = {
-      get signal() {
-        return controller ? controller.signal : sharedSignal()
-      },
+    const ctx = new StepContext(
+      this.#contextHost(),
+      controller,
+      { id: step.id, iteration, attempt },
       idempotencyKey,
-      get logger() {
-        logger ??= { info: log('info'), warn: log('warn'), error: log('error') }
-        return logger
-      },
-      run: { id: this.run.id, workflow: this.plan.id, version: this.plan.version, attempt: this.run.attempt },
-      step: { id: step.id, iteration, attempt },
-      suspend: makeSuspension,
-      context: () => ({ trigger: this.run.trigger, steps: this.#stepsCtx }),
+    )
+    if (controller) return this.#invokeWithTimeout(step, action, params, input, dryRun, ctx, controller)
+    let value: unknown
+    try {
+      value = dryRun ? this.#dryRun(step, action, params, input, ctx) : action.execute(params, ctx)
+    } catch (error) {
+      return { ok: false, error, logs: ctx.logs }
     }
+    if (!isThenable(value)) return { ok: true, value, logs: ctx.logs }
+    return Promise.resolve(value).then(
+      (v): Outcome => ({ ok: true, value: v, logs: ctx.logs }),
+      (error: unknown): Outcome => ({ ok: false, error, logs: ctx.logs }),
+    )
+  }
+
+  async #dryRun(
+    step: StepPlan,
+    action: NonNullable<ReturnType<EngineContext['actions']['get']>>,
+    params: Record<string, unknown>,
+    input: Record<string, unknown> | undefined,
+    ctx: StepContext,
+  ): Promise<unknown> {
+    return plannedOutput(action.plan ? await action.plan(params, ctx) : genericPlan(step.uses, input))
+  }
+
+  async #invokeWithTimeout(
+    step: StepPlan,
+    action: NonNullable<ReturnType<EngineContext['actions']['get']>>,
+    params: Record<string, unknown>,
+    input: Record<string, unknown> | undefined,
+    dryRun: boolean,
+    ctx: StepContext,
+    controller: AbortController,
+  ): Promise<Outcome> {
+    const runSignal = this.#runSignal()
+    const onRunAbort = (): void => controller.abort(runSignal.reason)
+    runSignal.addEventListener('abort', onRunAbort, { once: true })
+    let timer: NodeJS.Timeout | undefined
     try {
       const pending = Promise.resolve(
-        dryRun
-          ? (async () =>
-              plannedOutput(action.plan ? await action.plan(params, ctx) : genericPlan(step.uses, input)))()
-          : action.execute(params, ctx),
+        dryRun ? this.#dryRun(step, action, params, input, ctx) : action.execute(params, ctx),
       )
-      const value =
-        step.timeoutMs === undefined
-          ? await pending
-          : await Promise.race([
-              pending,
-              new Promise<never>((_, reject) => {
-                timer = setTimeout(() => {
-                  const e = new StepTimeoutError(step.id, step.timeoutMs!)
-                  reject(e) // settle the race first: the action's own rejection on abort comes later
-                  controller!.abort(e)
-                }, step.timeoutMs)
-              }),
-            ])
-      return { ok: true, value, logs }
+      const value = await Promise.race([
+        pending,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            const e = new StepTimeoutError(step.id, step.timeoutMs!)
+            reject(e) // settle the race first: the action's own rejection on abort comes later
+            controller.abort(e)
+          }, step.timeoutMs)
+        }),
+      ])
+      return { ok: true, value, logs: ctx.logs }
     } catch (error) {
-      return { ok: false, error, logs }
+      return { ok: false, error, logs: ctx.logs }
     } finally {
       if (timer) clearTimeout(timer)
-      if (controller) runSignal!.removeEventListener('abort', onRunAbort)
+      runSignal.removeEventListener('abort', onRunAbort)
     }
   }
+
+  /** What every step context of this run shares (made on the first attempt). */
+  #contextHost(): StepContextHost {
+    this.#host ??= {
+      runInfo: {
+        id: this.run.id,
+        workflow: this.plan.id,
+        version: this.plan.version,
+        attempt: this.run.attempt,
+      },
+      runSignal: () => this.#runSignal(),
+      redact: (value) => this.#redact(value),
+      log: (level, message, fields) => this.#engine.log(level, message, { runId: this.run.id, ...fields }),
+      context: () => ({ trigger: this.run.trigger, steps: this.#stepsCtx }),
+    }
+    return this.#host
+  }
+
+  #host: StepContextHost | undefined
 
   // ------------------------------------------------------------------ waiting
 

@@ -61,6 +61,11 @@ export interface EventIngestOptions {
   /** Called after each committed batch with the signals its events wrote for waiting runs. */
   onSignals?: (signals: NonNullable<AppendedEvent['signals']>) => void
   audit?: (record: IngestAuditRecord) => void
+  /**
+   * Runs a batch's flush at the start of the store's next write turn (`Store.schedule`), so the
+   * batch and the engine's group commit share one transaction; default: the next `setImmediate`.
+   */
+  schedule?: (flush: () => void) => void
 }
 
 interface Pending {
@@ -77,9 +82,9 @@ interface Pending {
  */
 export class EventIngest implements EventPublisher {
   readonly #o: Required<
-    Omit<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff' | 'waits' | 'onSignals'>
+    Omit<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff' | 'waits' | 'onSignals' | 'schedule'>
   > &
-    Pick<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff' | 'waits' | 'onSignals'>
+    Pick<EventIngestOptions, 'onRunsQueued' | 'audit' | 'handoff' | 'waits' | 'onSignals' | 'schedule'>
   #pending: Pending[] = []
   #scheduled = false
 
@@ -207,11 +212,27 @@ export class EventIngest implements EventPublisher {
   #schedule(): void {
     if (this.#scheduled) return
     this.#scheduled = true
-    setImmediate(() => {
+    // the wait index is brought up to date while the batch gathers, so the flush itself reaches
+    // the store without waiting (and joins the write turn it was scheduled for)
+    this.#refreshed = false
+    this.#refreshing = (this.#o.waits?.refresh() ?? Promise.resolve()).then(
+      () => {
+        this.#refreshed = true
+      },
+      () => {
+        this.#refreshed = true // a failed look keeps the index as it was; the next batch looks again
+      },
+    )
+    const run = (): void => {
       this.#scheduled = false
       void this.#flush()
-    })
+    }
+    if (this.#o.schedule) this.#o.schedule(run)
+    else setImmediate(run)
   }
+
+  #refreshed = true
+  #refreshing: Promise<void> = Promise.resolve()
 
   #plan(event: CloudEvent, seq: number, now: number, handoff?: RunHandoff): RoutePlan {
     const routing = this.#o.routing()
@@ -261,7 +282,7 @@ export class EventIngest implements EventPublisher {
     const handoff = this.#o.handoff?.()
     let handed: NewRun[] = []
     try {
-      await this.#o.waits?.refresh()
+      if (!this.#refreshed) await this.#refreshing
       const results = await this.#o.store.appendEvents(
         batch.map((p) => ({ event: p.event, receivedAt: now, via: p.via })),
         (event, seq) => {

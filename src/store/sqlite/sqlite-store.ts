@@ -433,6 +433,10 @@ export class SqliteStore implements Store {
     })
   }
 
+  schedule(flush: () => void): void {
+    turnTransaction(this.#db).collect(flush)
+  }
+
   async commitProgress(owner: string, ops: readonly ProgressOp[]): Promise<CommitResult> {
     if (ops.length === 0) return { lostRuns: [] }
     const runIds = new Set<string>()

@@ -18,6 +18,13 @@ export interface LoadOptions {
   to: number
   contentType: string
   body: (n: number) => string
+  /**
+   * Paced mode: request n is due at `(n - from) / ratePerSec` seconds after the start, sent by the
+   * first free connection, and its latency counts from when it was due (not when it was sent), so a
+   * slow answer's queueing shows (no coordinated omission, as wrk2). Unset: closed loop, each
+   * connection sends again as soon as it has its answer.
+   */
+  ratePerSec?: number
 }
 
 export interface LoadResult {
@@ -32,7 +39,7 @@ export interface LoadResult {
   cpuUs: number
 }
 
-/** Runs the burst; resolves when every request has been answered (rejects on a socket error). */
+/** Runs the burst (closed loop, or paced with `ratePerSec`); resolves when every request has been answered (rejects on a socket error). */
 export async function closedLoop(options: LoadOptions, expectStatus = 202): Promise<LoadResult> {
   const latencies: number[] = []
   const sentTimes: number[] = []
@@ -46,6 +53,11 @@ export async function closedLoop(options: LoadOptions, expectStatus = 202): Prom
       const socket = net.connect({ host: options.host, port: options.port, noDelay: true })
       let pending: Buffer = Buffer.alloc(0)
       let sentAt = 0
+      const write = (n: number, dueAt: number): void => {
+        const body = options.body(n)
+        sentAt = dueAt
+        socket.write(`${head}${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      }
       const sendNext = (): void => {
         const n = next++
         if (n >= options.to) {
@@ -53,9 +65,11 @@ export async function closedLoop(options: LoadOptions, expectStatus = 202): Prom
           resolve()
           return
         }
-        const body = options.body(n)
-        sentAt = performance.now()
-        socket.write(`${head}${Buffer.byteLength(body)}\r\n\r\n${body}`)
+        if (options.ratePerSec === undefined) return write(n, performance.now())
+        const dueAt = t0 + ((n - options.from) / options.ratePerSec) * 1000
+        const wait = dueAt - performance.now()
+        if (wait <= 0) write(n, dueAt)
+        else setTimeout(() => write(n, dueAt), wait)
       }
       socket.on('connect', sendNext)
       socket.on('error', reject)

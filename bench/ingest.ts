@@ -34,7 +34,7 @@ function processCpu(pid: number): { total: number; main: number } {
 }
 
 export async function ingestBenchmark(
-  options: { events?: number; connections?: number } = {},
+  options: { events?: number; connections?: number; pacedRate?: number; pacedEvents?: number } = {},
 ): Promise<Record<string, unknown>> {
   const events = options.events ?? 30_000
   const connections = options.connections ?? 50
@@ -57,8 +57,9 @@ steps:
   const { child, url } = await serveChild(dir)
   const { port, hostname } = new URL(url)
   const pid = child.pid!
-  const load = (from: number, to: number) =>
+  const load = (from: number, to: number, ratePerSec?: number) =>
     closedLoop({
+      ...(ratePerSec ? { ratePerSec } : {}),
       host: hostname,
       port: Number(port),
       path: '/events',
@@ -76,6 +77,10 @@ steps:
   const t0 = performance.now()
   const burst = await load(warm, warm + events)
   const cpu1 = processCpu(pid)
+  // the same connections offered exactly the goal's rate: latency counted from when each event was due
+  const pacedRate = options.pacedRate ?? 5000
+  const pacedEvents = options.pacedEvents ?? 25_000
+  const paced = await load(warm + events, warm + events + pacedEvents, pacedRate)
   const { latencies, seconds } = burst
   if (process.env.INGEST_TRACE)
     writeFileSync(
@@ -93,7 +98,7 @@ steps:
         }
       ).n,
     )
-  const expected = events + warm
+  const expected = events + warm + pacedEvents
   const deadline = Date.now() + 60_000
   while (runsDone() < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
   const runsSeconds = (performance.now() - t0) / 1000
@@ -112,6 +117,13 @@ steps:
     failed,
     goal_events_per_sec: 5000,
     goal_ack_p99_ms: 20,
+    // paced: `paced_rate` events/s offered on the same 50 connections (open loop, as wrk2)
+    paced_rate: pacedRate,
+    paced_acknowledged_per_sec: Math.round(paced.latencies.length / paced.seconds),
+    paced_ack_p50_ms: Number(percentile(paced.latencies, 50).toFixed(2)),
+    paced_ack_p99_ms: Number(percentile(paced.latencies, 99).toFixed(2)),
+    paced_ack_max_ms: Number(percentile(paced.latencies, 100).toFixed(2)),
+    paced_failed: Object.values(paced.otherStatuses).reduce((a, b) => a + b, 0),
     runs_succeeded: succeeded,
     runs_expected: expected,
     runs_completed_per_sec_including_backlog: Math.round(succeeded / runsSeconds),

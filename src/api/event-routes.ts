@@ -18,19 +18,27 @@ export const DEFAULT_EVENT_LIMITS: EventLimits = { bodyBytes: 1024 * 1024, depth
 /** Checks one parsed event against the nesting and key-count limits; returns the problem or undefined. */
 export function structureProblem(value: unknown, limits: EventLimits): string | undefined {
   let keys = 0
-  const stack: Array<[unknown, number]> = [[value, 1]]
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
+  // two parallel stacks (values, their depths): no tuple per node on every request
+  const values: unknown[] = [value]
+  const depths: number[] = [1]
+  while (values.length > 0) {
+    const v = values.pop()
+    const depth = depths.pop()!
     if (typeof v !== 'object' || v === null) continue
     if (depth > limits.depth)
       return `nesting deeper than ${limits.depth} levels (limit: depth ${limits.depth})`
     if (Array.isArray(v)) {
-      for (const item of v) stack.push([item, depth + 1])
+      for (const item of v) {
+        values.push(item)
+        depths.push(depth + 1)
+      }
       continue
     }
-    for (const k of Object.keys(v)) {
+    for (const k in v) {
+      if (!Object.hasOwn(v, k)) continue
       if (++keys > limits.keys) return `more than ${limits.keys} keys (limit: keys ${limits.keys})`
-      stack.push([(v as Record<string, unknown>)[k], depth + 1])
+      values.push((v as Record<string, unknown>)[k])
+      depths.push(depth + 1)
     }
   }
   return undefined

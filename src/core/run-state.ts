@@ -68,9 +68,10 @@ export function decide(
   ctx: () => ExprContext,
 ): Decision {
   const decision: Decision = { ready: [], skipped: [], failed: [] }
-  const skippedNow = new Set<string>()
+  // made on first use: most calls decide one step that simply becomes ready
+  let skippedNow: Set<string> | undefined
   const seen = new Set<string>()
-  const queue = [...candidates]
+  const queue = Array.isArray(candidates) ? (candidates as StepPlan[]).slice() : [...candidates]
   while (queue.length > 0) {
     const step = queue.shift()!
     if (seen.has(step.id)) continue
@@ -80,7 +81,7 @@ export function decide(
     let skipReason: string | undefined
     try {
       for (const edge of step.needs) {
-        const dep = skippedNow.has(edge.step)
+        const dep = skippedNow?.has(edge.step)
           ? { status: 'skipped' as const, attempts: 0 }
           : states.get(edge.step)!
         if (!SETTLED.has(dep.status)) {
@@ -103,6 +104,7 @@ export function decide(
     }
     if (skipReason !== undefined) {
       decision.skipped.push({ step, reason: skipReason })
+      skippedNow ??= new Set()
       skippedNow.add(step.id)
       for (const d of step.dependents) queue.push(plan.byId.get(d)!)
     } else {

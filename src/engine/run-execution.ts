@@ -318,6 +318,13 @@ export class RunExecution {
 
   readonly #queued: StepPlan[] = []
 
+  /** After each step's `#runStep`: one function for every step of the run, not a closure each. */
+  readonly #stepEnded = (): void => {
+    this.#running--
+    this.#startQueued()
+    this.#maybeSettle()
+  }
+
   #startQueued(): void {
     while (
       this.#queued.length > 0 &&
@@ -330,11 +337,7 @@ export class RunExecution {
       const state = this.#states.get(step.id)!
       state.status = 'running'
       this.#stepsCtx[step.id]!.status = 'running'
-      void this.#runStep(step).finally(() => {
-        this.#running--
-        this.#startQueued()
-        this.#maybeSettle()
-      })
+      void this.#runStep(step).then(this.#stepEnded, this.#stepEnded)
     }
   }
 

@@ -81,6 +81,7 @@ steps:
   const pacedRate = options.pacedRate ?? 5000
   const pacedEvents = options.pacedEvents ?? 25_000
   const paced = await load(warm + events, warm + events + pacedEvents, pacedRate)
+  const cpu2 = processCpu(pid)
   const { latencies, seconds } = burst
   if (process.env.INGEST_TRACE)
     writeFileSync(
@@ -124,6 +125,8 @@ steps:
     paced_ack_p99_ms: Number(percentile(paced.latencies, 99).toFixed(2)),
     paced_ack_max_ms: Number(percentile(paced.latencies, 100).toFixed(2)),
     paced_failed: Object.values(paced.otherStatuses).reduce((a, b) => a + b, 0),
+    paced_server_cpu_us_per_event: Math.round((cpu2.total - cpu1.total) / paced.latencies.length),
+    paced_server_main_thread_cpu_us_per_event: Math.round((cpu2.main - cpu1.main) / paced.latencies.length),
     runs_succeeded: succeeded,
     runs_expected: expected,
     runs_completed_per_sec_including_backlog: Math.round(succeeded / runsSeconds),

@@ -2,6 +2,8 @@
  * The audit writer thread (started by `AuditThread`): owns `<data dir>/audit.db` and an `AuditLog` on
  * it, appends the batches the main thread posts, and answers its calls in order.
  */
+import { readlinkSync } from 'node:fs'
+import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import { AuditLog } from '../audit/audit-log.ts'
 import type { AuditEntryInput } from '../core/audit-port.ts'
@@ -12,6 +14,23 @@ import { openSqlite } from '../store/sqlite/sqlite-driver.ts'
 import type { AuditThreadData, AuditThreadReply, AuditThreadRequest } from './audit-thread.ts'
 
 const data = workerData as AuditThreadData
+
+/**
+ * The writer is background work: on Linux this thread (only) runs at nice 10, so when both cores
+ * are busy the scheduler gives the main thread, which answers requests and runs steps, the larger
+ * share. Entries still reach the file within milliseconds unless the machine is saturated.
+ * Best effort: elsewhere, or if not allowed, the thread keeps the process's priority.
+ */
+function lowerThreadPriority(): void {
+  try {
+    // /proc/thread-self is this thread's own task entry: `<pid>/task/<tid>`
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, data.niceness ?? 10)
+  } catch {
+    // not Linux, or not permitted: normal priority
+  }
+}
+lowerThreadPriority()
 const port = parentPort!
 const reply = (message: AuditThreadReply): void => port.postMessage(message)
 

@@ -32,6 +32,8 @@ export interface AuditThreadData {
    * commits never stop to copy pages back and fsync; its connection then runs with autocheckpoint off.
    */
   walCheckpoint?: { storePath: string; everyMs: number }
+  /** Scheduling niceness of the writer thread on Linux (default 10: below the main thread). */
+  niceness?: number
 }
 
 export type AuditThreadRequest =

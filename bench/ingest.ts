@@ -3,7 +3,7 @@
  * acknowledgement. The server is a real `homeostat serve` child process (its own core); this process
  * is the load generator (`closedLoop`: 50 keep-alive raw sockets, one request in flight on each). Prints one JSON line. Bounded: `events` requests, then it stops.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -15,8 +15,8 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
-/** CPU time (µs) of a process and of its main thread, from /proc (Linux); zeros elsewhere. */
-function processCpu(pid: number): { total: number; main: number } {
+/** CPU time (µs) of a process, its main thread and its audit writer thread, from /proc (Linux); zeros elsewhere. */
+function processCpu(pid: number): { total: number; main: number; audit: number } {
   const ticks = (file: string): number => {
     try {
       // fields after the command name: utime is the 12th, stime the 13th
@@ -27,9 +27,20 @@ function processCpu(pid: number): { total: number; main: number } {
     }
   }
   const usPerTick = 1_000_000 / 100 // USER_HZ is 100 on Linux
+  // the audit writer is the process's one `WorkerThread` (V8's own helpers are `V8Worker`)
+  let audit = 0
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === 'WorkerThread')
+        audit += ticks(`/proc/${pid}/task/${tid}/stat`)
+    }
+  } catch {
+    // not Linux
+  }
   return {
     total: ticks(`/proc/${pid}/stat`) * usPerTick,
     main: ticks(`/proc/${pid}/task/${pid}/stat`) * usPerTick,
+    audit: audit * usPerTick,
   }
 }
 
@@ -133,6 +144,7 @@ steps:
     // CPU the server spent per acknowledged event during the burst (steadier than rates on a shared host)
     server_cpu_us_per_event: Math.round((cpu1.total - cpu0.total) / latencies.length),
     server_main_thread_cpu_us_per_event: Math.round((cpu1.main - cpu0.main) / latencies.length),
+    server_audit_thread_cpu_us_per_event: Math.round((cpu1.audit - cpu0.audit) / latencies.length),
     // the load generator shares the two cores: its own cost per request
     generator_cpu_us_per_event: Math.round(burst.cpuUs / (latencies.length + failed)),
     ack_p90_ms: Number(percentile(latencies, 90).toFixed(2)),

@@ -26,7 +26,10 @@ export interface AuditThreadData {
   auditPath: string
   keyFile: string
   durability: Durability
-  options: Pick<AuditLogOptions, 'checkpointEvery' | 'checkpointIntervalMs' | 'checkpointOnClose'>
+  options: Pick<
+    AuditLogOptions,
+    'checkpointEvery' | 'checkpointIntervalMs' | 'checkpointOnClose' | 'writeEveryMs'
+  >
   /**
    * The store file whose WAL this thread checkpoints (PASSIVE, every `everyMs`), so the main thread's
    * commits never stop to copy pages back and fsync; its connection then runs with autocheckpoint off.

@@ -4,11 +4,24 @@
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null'
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`
-  const entries = Object.keys(value)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-  return `{${entries.join(',')}}`
+  // built by concatenation (no filtered, mapped and joined arrays per object): it runs for every
+  // audit entry on the writer thread
+  if (Array.isArray(value)) {
+    let text = '['
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i]
+      if (i > 0) text += ','
+      text += v === undefined ? 'null' : canonicalJson(v)
+    }
+    return `${text}]`
+  }
+  const keys = Object.keys(value).sort()
+  let text = '{'
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k]
+    if (v === undefined) continue
+    if (text.length > 1) text += ','
+    text += `${JSON.stringify(k)}:${canonicalJson(v)}`
+  }
+  return `${text}}`
 }

@@ -91,6 +91,28 @@ test('the hand-built preimage is exactly canonicalJson of the hashed members, wh
   }
 })
 
+test('writeEveryMs: a steady stream is written at most once per window; flush writes at once', async () => {
+  const { log, close } = await openLog(tempDir(), { checkpointEvery: 0, writeEveryMs: 60 })
+  log.append(traceEntry(0))
+  await log.flush() // the first write opens a window
+  await turn() // (the append's own scheduled drain finds nothing left)
+  assert.equal(log.commits, 1)
+  for (let t = 0; t < 5; t++) {
+    log.append(traceEntry(1 + t))
+    await turn()
+    await turn()
+  }
+  assert.equal(log.committedSize, 1, 'entries inside the window wait for it to close')
+  await new Promise((r) => setTimeout(r, 90))
+  assert.equal(log.commits, 2, 'five turns of entries: one transaction')
+  assert.equal(log.committedSize, 6)
+  log.append(traceEntry(6))
+  await log.flush()
+  assert.equal(log.committedSize, 7, 'flush does not wait for the window')
+  assert.deepEqual((await log.verify()).ok, true)
+  await close()
+})
+
 test('group commit: every append of one event-loop turn is written in one transaction', async () => {
   const { log, close } = await openLog(tempDir(), { checkpointEvery: 0 })
   for (let i = 0; i < 500; i++) log.append(traceEntry(i))

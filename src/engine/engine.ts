@@ -346,7 +346,8 @@ export class Engine implements RunHandoff {
   }
 
   #checkIdle(): void {
-    if (this.#active.size > 0 || this.#claiming || !this.#lastClaimEmpty) return
+    // a claim that found fewer due runs than it asked for saw the queue empty, as one that found none
+    if (this.#active.size > 0 || this.#claiming || !(this.#lastClaimEmpty || this.#drained)) return
     const waiters = this.#idleWaiters
     this.#idleWaiters = []
     for (const w of waiters) w()

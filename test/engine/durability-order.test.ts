@@ -77,3 +77,18 @@ test('a run of read-only steps writes its step rows and its end in one transacti
     'step.completed:c',
   ])
 })
+
+test('the engine is idle as soon as its last run ends after a claim that drained the queue (no wait for the poll)', async () => {
+  // the poll is a minute away: only the drained claim can tell the engine nothing else is due
+  const h = await harness({ pollMs: 60_000, claimBatch: 16 })
+  await h.deploy({ id: 'one', steps: [{ id: 'a', uses: 'data.set', with: { n: 1 } }] })
+  for (let i = 0; i < 5; i++) {
+    const runId = await h.start('one')
+    assert.equal((await h.settled(runId)).status, 'succeeded')
+    const outcome = await Promise.race([
+      h.engine.whenIdle().then(() => 'idle'),
+      new Promise((resolve) => setTimeout(resolve, 5000, 'still busy')),
+    ])
+    assert.equal(outcome, 'idle', `after run ${i + 1}`)
+  }
+})

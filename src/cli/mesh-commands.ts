@@ -102,9 +102,20 @@ export function registerMeshCommands(program: Command): void {
           ...(cmd.subject ? { subject: cmd.subject } : {}),
           data: readData(cmd.data),
         }
+        const viaServer = runningServer(app.config.dataDir) !== undefined
         const result = await publish(app, body)
         if (opts.json) printJson(result)
-        else printResult(result)
+        else {
+          printResult(result)
+          // say where it went: a server on another store (another --config) did not see this event
+          if (!viaServer && result.status === 'accepted')
+            print(
+              paint(
+                'gray',
+                `  written to ${app.config.store} (no server runs on this store): its runs start when \`homeostat serve\` or \`homeostat worker\` runs with this configuration`,
+              ),
+            )
+        }
         if (result.status === 'invalid' || result.status === 'rejected') throw new ExitCode(EXIT.badInput)
       })(),
     )

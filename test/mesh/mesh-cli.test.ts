@@ -48,6 +48,8 @@ test(
     )
     assert.equal(published.code, 0, published.stderr)
     assert.match(published.stdout, /accepted test_quality\.healing_required .*1 run\(s\) started/)
+    // no server runs on this store: the CLI says where the event went
+    assert.match(published.stdout, /written to \S+\.db \(no server runs on this store\)/)
 
     writeFileSync(
       join(dir, 'event.json'),
@@ -127,6 +129,7 @@ test(
         dir,
       )
       const runId = /run\(s\) started: (\S+)/.exec(published.stdout)![1]!
+      assert.doesNotMatch(published.stdout, /no server runs on this store/)
       let shown = ''
       for (let i = 0; i < 100 && !/status\s+succeeded/.test(shown); i++) {
         shown = (await runCli([...args, 'runs', 'show', runId], dir)).stdout

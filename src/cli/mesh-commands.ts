@@ -51,29 +51,46 @@ function printResult(r: IngestResult): void {
   }
 }
 
-/** Publishes through the running server when there is one (so it routes and executes at once), else into the store. */
-async function publish(app: App, body: unknown): Promise<IngestResult> {
+/**
+ * Publishes through the running server when there is one (so it routes and executes at once), else
+ * into the store; `viaServer` says which.
+ */
+async function publish(app: App, body: unknown): Promise<{ result: IngestResult; viaServer: boolean }> {
   const base = runningServer(app.config.dataDir)
-  if (base) {
-    const { status, body: out } = await callServer<Record<string, unknown>>(base, 'POST', '/events', body)
-    if (status === 202)
-      return { ...(out as object), runIds: (out.runs as string[]) ?? [] } as unknown as IngestResult
-    if (status === 422)
-      return {
-        status: 'rejected',
-        rejectedId: out.rejectedId as number,
-        problems: out.errors as [],
-        id: '',
-        source: '',
-        type: '',
-      } as IngestResult
-    return {
-      status: 'invalid',
-      problems: (out.errors as []) ?? [{ pointer: '', message: String(out.detail) }],
-    }
-  }
+  if (base) return { result: await publishToServer(base, body), viaServer: true }
   const [result] = await (await app.ingest()).submit([body], 'cli')
-  return result!
+  return { result: result!, viaServer: false }
+}
+
+async function publishToServer(base: string, body: unknown): Promise<IngestResult> {
+  const { status, body: out } = await callServer<Record<string, unknown>>(base, 'POST', '/events', body)
+  if (status === 202)
+    return { ...(out as object), runIds: (out.runs as string[]) ?? [] } as unknown as IngestResult
+  if (status === 422)
+    return {
+      status: 'rejected',
+      rejectedId: out.rejectedId as number,
+      problems: out.errors as [],
+      id: '',
+      source: '',
+      type: '',
+    } as IngestResult
+  return {
+    status: 'invalid',
+    problems: (out.errors as []) ?? [{ pointer: '', message: String(out.detail) }],
+  }
+}
+
+/** The outcome, and where it went: a server on another store (another `--config`) did not see it. */
+function printPublished(app: App, { result, viaServer }: { result: IngestResult; viaServer: boolean }): void {
+  printResult(result)
+  if (!viaServer && result.status === 'accepted')
+    print(
+      paint(
+        'gray',
+        `  written to ${app.config.store} (no server runs on this store): its runs start when \`homeostat serve\` or \`homeostat worker\` runs with this configuration`,
+      ),
+    )
 }
 
 function printDecision(decision: RoutingDecision): void {
@@ -102,20 +119,10 @@ export function registerMeshCommands(program: Command): void {
           ...(cmd.subject ? { subject: cmd.subject } : {}),
           data: readData(cmd.data),
         }
-        const viaServer = runningServer(app.config.dataDir) !== undefined
-        const result = await publish(app, body)
+        const published = await publish(app, body)
+        const { result } = published
         if (opts.json) printJson(result)
-        else {
-          printResult(result)
-          // say where it went: a server on another store (another --config) did not see this event
-          if (!viaServer && result.status === 'accepted')
-            print(
-              paint(
-                'gray',
-                `  written to ${app.config.store} (no server runs on this store): its runs start when \`homeostat serve\` or \`homeostat worker\` runs with this configuration`,
-              ),
-            )
-        }
+        else printPublished(app, published)
         if (result.status === 'invalid' || result.status === 'rejected') throw new ExitCode(EXIT.badInput)
       })(),
     )
@@ -331,11 +338,12 @@ export function registerMeshCommands(program: Command): void {
           ...(rejected.body as object),
           ...(cmd.data === undefined ? {} : { data: readData(cmd.data) }),
         }
-        const result = await publish(app, body)
+        const published = await publish(app, body)
+        const { result } = published
         if (result.status === 'accepted' || result.status === 'duplicate')
           await app.mesh.markReplayed(rejected.id, result.seq)
         if (opts.json) printJson(result)
-        else printResult(result)
+        else printPublished(app, published)
         if (result.status === 'invalid' || result.status === 'rejected') throw new ExitCode(EXIT.badInput)
       })(),
     )

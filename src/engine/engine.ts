@@ -68,8 +68,10 @@ export class Engine implements RunHandoff {
   #stopping = false
   #claiming = false
   #claimAgain = false
-  #lastClaimEmpty = false
-  /** The last claim found fewer due runs than it asked for: nothing is due until someone wakes us. */
+  /**
+   * The last claim found fewer due runs than it asked for: it saw the queue empty, so nothing is due
+   * until someone wakes us (no refill claim when a run ends), and with no run held the engine is idle.
+   */
   #drained = false
   #refillScheduled = false
   #pollTimer: NodeJS.Timeout | undefined
@@ -210,8 +212,8 @@ export class Engine implements RunHandoff {
 
   /** New work may be due (enqueued in this process, a signal, a resume): claim now. */
   wake(): void {
-    this.#drained = false
     if (!this.#started || this.#stopping) return
+    this.#drained = false
     if (this.#claiming) {
       this.#claimAgain = true
       return
@@ -234,7 +236,6 @@ export class Engine implements RunHandoff {
           this.#leaseMs,
           this.#only,
         )
-        this.#lastClaimEmpty = claimed.length === 0
         this.#drained = claimed.length < want
         for (const c of claimed) await this.#startRun(c)
         if (claimed.length === want) this.#claimAgain = true
@@ -346,14 +347,13 @@ export class Engine implements RunHandoff {
   }
 
   #checkIdle(): void {
-    // a claim that found fewer due runs than it asked for saw the queue empty, as one that found none
-    if (this.#active.size > 0 || this.#claiming || !(this.#lastClaimEmpty || this.#drained)) return
+    if (this.#active.size > 0 || this.#claiming || !this.#drained) return
     const waiters = this.#idleWaiters
     this.#idleWaiters = []
     for (const w of waiters) w()
   }
 
-  /** Resolves once no run is held and the last claim found nothing due. */
+  /** Resolves once no run is held and the last claim found the queue empty (fewer due runs than it asked for). */
   whenIdle(): Promise<void> {
     return new Promise((resolve) => {
       this.#idleWaiters.push(resolve)

@@ -78,6 +78,7 @@ test(
     const replay = await runCli([...args, 'events', 'replay', rejectedId, '--data', SCENARIO], dir)
     assert.equal(replay.code, 0, replay.stdout + replay.stderr)
     assert.match(replay.stdout, /accepted/)
+    assert.match(replay.stdout, /no server runs on this store/)
 
     assert.equal((await runCli([...args, 'disable', 'kpi_warning_adaptation'], dir)).code, 0)
     assert.match((await runCli([...args, 'stats'], dir)).stdout, /Disabled: 1/)

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { relative, resolve } from 'node:path'
 import { HsError } from '../core/errors.ts'
 import { TERMINAL_RUN_STATUSES, type RunRecord } from '../core/store-port.ts'
 import type { App } from './app.ts'
@@ -44,7 +45,7 @@ export function registerDemoCommand(program: Command): void {
         if (!registry.get('test_quality_critical_healing')) {
           throw new HsError(
             'HS_ERR_WORKFLOW_NOT_FOUND',
-            'the demo needs the example workflows: run `npx homeostat --config examples/homeostat.yaml demo`',
+            "the demo needs the source document's workflows (examples/mesh): run it in the repository, or `npx homeostat --config examples/homeostat.yaml demo`",
           )
         }
         let base = runningServer(app.config.dataDir)
@@ -146,7 +147,7 @@ export function registerDemoCommand(program: Command): void {
           print(
             paint(
               'gray',
-              `\n  \`homeostat --config ${app.config.configFile ?? 'homeostat.yaml'} audit query --run ${run.id}\` shows the audit entries`,
+              `\n  \`homeostat ${configOption(app.config.configFile)}audit query --run ${run.id}\` shows the audit entries`,
             ),
           )
           if (run.status !== 'succeeded') throw new ExitCode(EXIT.runFailed)
@@ -155,4 +156,11 @@ export function registerDemoCommand(program: Command): void {
         }
       }),
     )
+}
+
+/** `--config <file> ` when the configuration is not the one found in the current directory anyway. */
+function configOption(configFile: string | undefined): string {
+  if (configFile === undefined || configFile === resolve(process.cwd(), 'homeostat.yaml')) return ''
+  const shown = relative(process.cwd(), configFile)
+  return `--config ${shown.startsWith('..') ? configFile : shown} `
 }

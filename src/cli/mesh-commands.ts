@@ -98,8 +98,17 @@ function printDecision(decision: RoutingDecision): void {
   if (decision.matched.length === 0) print(paint('yellow', 'no workflow matches'))
   for (const m of decision.matched)
     print(`  ${paint('green', '✓ match')}  ${m.workflowId} v${m.version} (trigger ${m.triggerIndex})`)
-  for (const s of decision.skipped)
+  // workflows no event starts at all (manual, schedule, file watch) say little each: one line for them all
+  const noTrigger = decision.skipped.filter((s) => s.reason === 'no_event_trigger')
+  const grouped = noTrigger.length > 2
+  for (const s of decision.skipped) {
+    if (grouped && s.reason === 'no_event_trigger') continue
     print(`  ${paint('gray', `✗ ${s.reason.padEnd(16)}`)} ${s.workflowId} v${s.version}: ${s.detail}`)
+  }
+  if (grouped)
+    print(
+      `  ${paint('gray', `✗ ${'no_event_trigger'.padEnd(16)}`)} ${noTrigger.length} workflows no event of this type starts (manual, schedule or file triggers only): ${noTrigger.map((s) => s.workflowId).join(', ')} (--json has each one's reason)`,
+    )
 }
 
 export function registerMeshCommands(program: Command): void {

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import { ChatBot } from '../api/chat-bot.ts'
 import { buildApp } from '../api/server.ts'
+import { HsError } from '../core/errors.ts'
 import type { CloudEvent } from '../core/event.ts'
 import type { Engine } from '../engine/engine.ts'
 import type { EngineEvent } from '../engine/engine-events.ts'
@@ -224,7 +225,24 @@ export async function startServer(
     // every response body passes the redactor: a secret's value never leaves in an answer
     redactText: (text) => app.redactor.redactText(text),
   })
-  const address = await http.listen({ host: options.host, port: options.port })
+  let address: string
+  try {
+    address = await http.listen({ host: options.host, port: options.port })
+  } catch (err) {
+    // nothing serves: release what was started, so the process ends with the reason instead of polling on
+    webhooks.close()
+    await http.close()
+    await engine.stop({ graceMs: 0 })
+    await registry.close()
+    const code = (err as NodeJS.ErrnoException).code
+    throw code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
+      ? new HsError(
+          'HS_ERR_SERVER_LISTEN',
+          `cannot listen on ${options.host}:${options.port}: ${code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : 'no such local address'}`,
+          { cause: err },
+        )
+      : err
+  }
   const port = (http.server.address() as { port: number }).port
   const triggers = await startTriggers(app, registry, ingest)
   if (options.watch !== false) {

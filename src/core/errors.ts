@@ -200,6 +200,10 @@ export const ERROR_CODES = {
     status: 400,
     fix: 'Fix the trigger the server log names (a `file_change` glob inside `files.roots`, without `..`; a valid cron pattern); its workflow runs its other triggers meanwhile, and the trigger starts once its workflow is reloaded.',
   },
+  HS_ERR_SERVER_LISTEN: {
+    status: 409,
+    fix: 'Another process holds the address (often another `homeostat serve`): stop it, or pick another port with `--port` or `server.port`.',
+  },
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

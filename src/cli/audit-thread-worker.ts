@@ -11,6 +11,7 @@ import { loadOrCreateAuditKey } from '../audit/audit-keys.ts'
 import { SqliteAuditStore } from '../store/sqlite/sqlite-audit-store.ts'
 import { openAuditDb } from '../store/sqlite/sqlite-audit-db.ts'
 import { openSqlite } from '../store/sqlite/sqlite-driver.ts'
+import { WalCheckpointer } from '../store/sqlite/wal-checkpointer.ts'
 import type { AuditThreadData, AuditThreadReply, AuditThreadRequest } from './audit-thread.ts'
 
 const data = workerData as AuditThreadData
@@ -86,11 +87,10 @@ try {
     })
   })
   if (data.walCheckpoint) {
-    const store = openSqlite(data.walCheckpoint.storePath, data.durability)
-    const checkpoint = store.prepare('PRAGMA wal_checkpoint(PASSIVE)')
+    const checkpointer = new WalCheckpointer(openSqlite(data.walCheckpoint.storePath, data.durability))
     setInterval(() => {
       try {
-        checkpoint.get()
+        checkpointer.tick()
       } catch (err) {
         reply({ kind: 'background-error', message: `store checkpoint: ${(err as Error).message}` })
       }

@@ -59,6 +59,9 @@ const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
 /** Input schemas are user data: compiled, then removed from the instance so it does not grow. */
 let inputAjv: Ajv | undefined
 
+/** Ids whose `/api/workflows/<id>` path the API uses for something else. */
+const RESERVED_WORKFLOW_IDS = new Set(['actions'])
+
 const CRON_MACROS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'])
 
 export function validateNormalisedWorkflow(doc: unknown, actions: ActionRegistry): WorkflowIssue[] {
@@ -109,6 +112,11 @@ class WorkflowChecks {
   }
 
   run(): void {
+    if (typeof this.#doc.id === 'string' && RESERVED_WORKFLOW_IDS.has(this.#doc.id))
+      this.#add(
+        '/id',
+        `workflow id \`${this.#doc.id}\` is reserved: \`/api/workflows/${this.#doc.id}\` is the API's action catalogue; choose another id`,
+      )
     this.#inputs()
     this.#templates('/variables')
     this.#templates('/output')

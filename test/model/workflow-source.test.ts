@@ -228,3 +228,12 @@ void test('long-form parameters merge: config, then action.parameters, then with
 void test('WORKFLOW_SCHEMA compiles under Ajv strict mode', () => {
   assert.doesNotThrow(() => new Ajv({ strict: true, allowUnionTypes: true }).compile(WORKFLOW_SCHEMA))
 })
+
+void test('the workflow id `actions` is refused at its position: GET /api/workflows/actions is the action catalogue', () => {
+  const [d, ...rest] = diagnose('name: A\nid: actions\nsteps: [{id: s, uses: data.set}]\n')
+  assert.equal(rest.length, 0)
+  assert.equal(d?.pointer, '/id')
+  assert.equal(at(d), '2:5')
+  assert.match(d.message, /workflow id `actions` is reserved/)
+  assert.equal(diagnose('id: actions_daily\nsteps: [{id: s, uses: data.set}]\n').length, 0)
+})

@@ -107,7 +107,7 @@ function printDecision(decision: RoutingDecision): void {
   }
   if (grouped)
     print(
-      `  ${paint('gray', `✗ ${'no_event_trigger'.padEnd(16)}`)} ${noTrigger.length} workflows no event of this type starts (manual, schedule or file triggers only): ${noTrigger.map((s) => s.workflowId).join(', ')} (--json has each one's reason)`,
+      `  ${paint('gray', `✗ ${'no_event_trigger'.padEnd(16)}`)} ${noTrigger.length} workflows without an event trigger (manual, schedule or file_change only): ${noTrigger.map((s) => s.workflowId).join(', ')} (--json has each one's reason)`,
     )
 }
 

@@ -165,6 +165,13 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
+/** Why `listen` failed, for the errors a user can act on. */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the address is in use',
+  EACCES: 'permission denied',
+  EADDRNOTAVAIL: 'no such local address',
+}
+
 /** Starts engine, router, hot reload and HTTP; `stop()` drains gracefully (also on SIGTERM/SIGINT in `serve`). */
 export async function startServer(
   app: App,
@@ -234,13 +241,11 @@ export async function startServer(
     await http.close()
     await engine.stop({ graceMs: 0 })
     await registry.close()
-    const code = (err as NodeJS.ErrnoException).code
-    throw code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
-      ? new HsError(
-          'HS_ERR_SERVER_LISTEN',
-          `cannot listen on ${options.host}:${options.port}: ${code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : 'no such local address'}`,
-          { cause: err },
-        )
+    const reason = LISTEN_ERRORS[(err as NodeJS.ErrnoException).code ?? '']
+    throw reason
+      ? new HsError('HS_ERR_SERVER_LISTEN', `cannot listen on ${options.host}:${options.port}: ${reason}`, {
+          cause: err,
+        })
       : err
   }
   const port = (http.server.address() as { port: number }).port

@@ -25,7 +25,7 @@ export interface WalCheckpointerOptions {
  * A PASSIVE checkpoint copies the frames committed when it starts and never blocks the writer, but
  * SQLite restarts the WAL at the beginning only when a write transaction begins with every frame
  * copied back. Under steady writes a commit always lands while a checkpoint copies, so the WAL grew
- * without end (300 MB within a minute of the ingest benchmark), and every commit wrote into fresh
+ * without end (300 MB in five seconds of the ingest benchmark), and every commit wrote into fresh
  * file blocks the kernel first had to zero. So once the WAL is long, `tick` catches up with further
  * PASSIVE passes (each copies only what was appended during the one before), then runs a RESTART:
  * it holds the write lock only for the last few frames and waits for readers to leave the WAL, and
